@@ -1,0 +1,1 @@
+"""The example project's own stage code: what a user replaces with theirs."""

@@ -1,0 +1,5 @@
+"""Allow ``python -m mlgitops``."""
+
+from mlgitops.cli import main
+
+main()

@@ -1,0 +1,25 @@
+"""The ``mlgitops`` command line: one command per verb, each a few lines over the library.
+
+Exit codes: 0 ok, 1 a check said no (gate failed, drift found), 2 bad input or config.
+"""
+
+from __future__ import annotations
+
+import click
+
+from mlgitops import __version__
+from mlgitops.commands import stages
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="mlgitops")
+def main() -> None:
+    """GitOps for machine learning: DVC pipelines, gated pull requests, versioned releases.
+
+    Exit codes: 0 ok, 1 a check said no (gate failed, drift found), 2 bad input or config.
+    Paths default to the ones named in the paths section of params.yaml.
+    """
+
+
+for _command in (*stages.COMMANDS,):
+    main.add_command(_command)

@@ -1,0 +1,47 @@
+"""What every command shares: the params option, path defaults and clean failure."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from mlgitops.errors import EXIT_BAD_INPUT, MlgitopsError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+OptionalPath = click.Path(path_type=Path)
+
+PARAMS_OPTION = click.option(
+    "--params",
+    "params_path",
+    default="params.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The params file.",
+)
+
+
+def fails_cleanly(func: F) -> F:
+    """Turn :class:`MlgitopsError` into one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MlgitopsError as exc:
+            ctx = click.get_current_context(silent=True)
+            name = ctx.command_path if ctx else "mlgitops"
+            click.echo(f"{name}: error: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def path_or_default(value: Path | None, default: str) -> Path:
+    """An explicit path, else the one params.yaml names."""
+    return value if value is not None else Path(default)

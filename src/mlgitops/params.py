@@ -1,0 +1,216 @@
+"""params.yaml, parsed once into frozen, typed objects.
+
+Every framework section is required and strict: an unknown key, a missing key, a wrong type or an
+out-of-range value stops the command with exit code 2 and one sentence that names the file, the key,
+the value and what was expected. Nothing is coerced or silently corrected (``"0.1"`` is not a number).
+Top-level sections that the framework does not own (``prepare``, ``train``: the user's stages) are
+left to the user's code, which parses them with :func:`load_section` and the same rules.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mlgitops.errors import ConfigError
+
+ARTIFACT_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+
+
+class Section(BaseModel):
+    """Base of every params section: frozen, strict types, unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class DataParams(Section):
+    """What the data is: the target, the task and the id that pairs rows across models."""
+
+    target: str = Field(min_length=1)
+    task: Literal["binary", "multiclass", "regression"]
+    positive_class: str | int | bool | None = Field(
+        description="The label counted as positive in a binary task (None for other tasks)."
+    )
+    id_column: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _positive_class_matches_task(self) -> DataParams:
+        if self.task == "binary" and self.positive_class is None:
+            raise ValueError("a binary task needs data.positive_class (the label counted positive)")
+        return self
+
+
+class ModelParams(Section):
+    """The registered model: its name in the registry and the types its artifact may contain."""
+
+    name: str = Field(pattern=ARTIFACT_NAME_PATTERN)
+    extra_trusted_types: tuple[str, ...]
+
+
+class ValidateParams(Section):
+    """How validation reports what it found."""
+
+    max_examples: int = Field(ge=1, le=100)
+
+
+class SliceSpec(Section):
+    """A column whose values (or bins, for a numeric column) define slices of the evaluation set."""
+
+    column: str = Field(min_length=1)
+    bins: tuple[float, ...] | None = None
+
+    @model_validator(mode="after")
+    def _bins_increase(self) -> SliceSpec:
+        if self.bins is not None and (
+            len(self.bins) < 1 or any(b >= a for a, b in zip(self.bins[1:], self.bins, strict=False))
+        ):
+            raise ValueError("bins must be one or more strictly increasing edges")
+        return self
+
+
+class EvaluateParams(Section):
+    """What evaluation computes besides the metrics."""
+
+    slices: tuple[SliceSpec, ...]
+    min_slice_rows: int = Field(ge=1)
+    plot_points: int = Field(ge=10, le=10_000)
+    calibration_bins: int = Field(ge=2, le=100)
+
+
+class PathsParams(Section):
+    """Every file the pipeline reads or writes, named once; ``dvc.yaml`` refers to these."""
+
+    raw: str
+    schema_file: str
+    train: str
+    test: str
+    validation_report: str
+    model: str
+    model_metadata: str
+    metrics: str
+    slices: str
+    predictions: str
+    plots: str
+    reports: str
+
+
+class Params(BaseModel):
+    """All framework sections of params.yaml."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+    data: DataParams
+    model: ModelParams
+    validate_: ValidateParams = Field(alias="validate")
+    evaluate: EvaluateParams
+    paths: PathsParams
+
+
+FRAMEWORK_SECTIONS = tuple(
+    (field.alias or name) for name, field in Params.model_fields.items()
+)
+
+S = TypeVar("S", bound=BaseModel)
+
+
+def _tuples(value: Any) -> Any:
+    """YAML lists become tuples so frozen sections hold immutable values."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a YAML mapping, raising :class:`ConfigError` that names the file on any problem."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p} does not exist; create it or pass the right path with --params.")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{p} is not valid YAML{where} ({problem}); fix the syntax.") from exc
+    if raw is None:
+        raise ConfigError(f"{p} is empty; it must be a mapping of sections.")
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{p} must be a mapping of sections at the top level, got {type(raw).__name__}."
+        )
+    return raw
+
+
+def _describe(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    expected = {
+        "missing": "a value",
+        "float_type": "a number",
+        "int_type": "a whole number",
+        "bool_type": "true or false",
+        "string_type": "a string",
+        "tuple_type": "a list",
+        "dict_type": "a mapping",
+        "model_type": "a mapping",
+        "literal_error": f"one of {ctx.get('expected')}",
+        "greater_than": f"a number > {ctx.get('gt')}",
+        "greater_than_equal": f"a number >= {ctx.get('ge')}",
+        "less_than": f"a number < {ctx.get('lt')}",
+        "less_than_equal": f"a number <= {ctx.get('le')}",
+        "string_too_short": "a non-empty string",
+        "string_pattern_mismatch": f"a name matching {ctx.get('pattern')}",
+    }.get(kind)
+    if expected is None:
+        expected = error["msg"].removeprefix("Value error, ")
+    return expected
+
+
+def _format_error(file: Path, prefix: tuple[str, ...], exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    loc = ".".join(str(part) for part in (*prefix, *first["loc"]) if part != "validate_")
+    loc = loc or "(top level)"
+    more = f" ({len(errors) - 1} more problem(s) after this one)" if len(errors) > 1 else ""
+    if first["type"] == "missing":
+        return f"{file}: key {loc} is missing; add it (expected {_describe(first)}){more}."
+    if first["type"] == "extra_forbidden":
+        return (
+            f"{file}: key {loc} is not a known setting; remove it or fix its spelling{more}."
+        )
+    value = first.get("input")
+    return f"{file}: {loc} = {value!r} is invalid; expected {_describe(first)}{more}."
+
+
+def parse(raw: dict[str, Any], model: type[S], file: Path, prefix: tuple[str, ...] = ()) -> S:
+    """Validate ``raw`` against ``model``; errors name ``file`` and the dotted key."""
+    try:
+        return model.model_validate(_tuples(raw))
+    except ValidationError as exc:
+        raise ConfigError(_format_error(file, prefix, exc)) from None
+
+
+def load_params(path: str | os.PathLike[str] = "params.yaml") -> Params:
+    """Load every framework section of a params file."""
+    p = Path(path)
+    return parse(read_yaml(p), Params, p)
+
+
+def load_section(path: str | os.PathLike[str], name: str, model: type[S]) -> S:
+    """Load one section (a user stage's own) with the same strict rules as the framework's."""
+    p = Path(path)
+    raw = read_yaml(p)
+    if name not in raw:
+        raise ConfigError(f"{p}: section {name} is missing; add it.")
+    section = raw[name]
+    if not isinstance(section, dict):
+        raise ConfigError(f"{p}: section {name} must be a mapping, got {section!r}.")
+    return parse(section, model, p, (name,))

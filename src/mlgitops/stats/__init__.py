@@ -1,0 +1,1 @@
+"""Statistical tests used by the gate and the drift check."""
