@@ -3,7 +3,8 @@
 The features are every column of the schema except the id and the target; their dtypes in the
 schema decide how each is encoded. The model is saved with skops, with its metadata beside it.
 
-Run by dvc.yaml as ``python -m pipelines.train --train ... --schema ... --model ... --metadata ...``.
+Run by dvc.yaml as
+``python -m pipelines.train --train ... --schema ... --model ... --metadata ...``.
 """
 
 from __future__ import annotations
@@ -131,9 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         schema = load_schema(args.schema)
         frame = read_table(args.train, "train split")
         data = project.data
-        numeric, categorical = feature_columns(
-            schema, target=data.target, id_column=data.id_column
-        )
+        numeric, categorical = feature_columns(schema, target=data.target, id_column=data.id_column)
         features = numeric + categorical
         missing = [c for c in (*features, data.target) if c not in frame.columns]
         if missing:

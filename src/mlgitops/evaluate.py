@@ -6,6 +6,7 @@ file), so ``dvc plots show`` and ``dvc plots diff`` and DVC's VS Code extension 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +49,7 @@ def binary_plots(
     fpr, tpr, roc_thr = skm.roc_curve(y, score)
     keep = _thin(len(fpr), params.plot_points)
     roc = [
-        {"fpr": _r(fpr[i]), "tpr": _r(tpr[i]), "threshold": _r(min(roc_thr[i], 1.0))}
-        for i in keep
+        {"fpr": _r(fpr[i]), "tpr": _r(tpr[i]), "threshold": _r(min(roc_thr[i], 1.0))} for i in keep
     ]
     precision, recall, pr_thr = skm.precision_recall_curve(y, score)
     keep = _thin(len(pr_thr), params.plot_points)
@@ -110,7 +110,7 @@ def slice_labels(values: pd.Series, spec: SliceSpec) -> pd.Series:
         return values.astype(object).where(values.notna(), MISSING_LABEL).astype(str)
     edges = [-np.inf, *spec.bins, np.inf]
     names = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         if lo == -np.inf:
             names.append(f"< {hi:g}")
         elif hi == np.inf:
@@ -195,8 +195,6 @@ def evaluate(
     slices = {
         "schema_version": RESULT_VERSION,
         "min_rows": params.min_slice_rows,
-        "slices": slice_metrics(
-            predictions, frame, params.slices, params.min_slice_rows, **kwargs
-        ),
+        "slices": slice_metrics(predictions, frame, params.slices, params.min_slice_rows, **kwargs),
     }
     return Evaluation(metrics=metrics, slices=slices, plots=plots)

@@ -33,7 +33,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp
         tmp.chmod(0o644)
-        os.replace(tmp, target)
+        tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -60,7 +60,7 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike[str], what: str = "JSON file") -> Any:
-    """Read a JSON file, raising :class:`DataError` that names the file when it is missing or bad."""
+    """Read a JSON file; a missing or bad file raises :class:`DataError` naming it."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{what} {p} does not exist; run the step that produces it first.")
@@ -92,7 +92,9 @@ def read_table(path: str | os.PathLike[str], what: str = "data file") -> pd.Data
     """
     p = Path(path)
     if not p.is_file():
-        raise DataError(f"{what} {p} does not exist; check the path or run the stage that writes it.")
+        raise DataError(
+            f"{what} {p} does not exist; check the path or run the stage that writes it."
+        )
     if p.stat().st_size == 0:
         raise DataError(f"{what} {p} is empty (0 bytes); regenerate it or point to a real file.")
     kind = _suffix(p)

@@ -2,7 +2,8 @@
 
 Every framework section is required and strict: an unknown key, a missing key, a wrong type or an
 out-of-range value stops the command with exit code 2 and one sentence that names the file, the key,
-the value and what was expected. Nothing is coerced or silently corrected (``"0.1"`` is not a number).
+the value and what was expected. Nothing is coerced or silently corrected (``"0.1"`` is not a
+number).
 Top-level sections that the framework does not own (``prepare``, ``train``: the user's stages) are
 left to the user's code, which parses them with :func:`load_section` and the same rules.
 """
@@ -68,7 +69,8 @@ class SliceSpec(Section):
     @model_validator(mode="after")
     def _bins_increase(self) -> SliceSpec:
         if self.bins is not None and (
-            len(self.bins) < 1 or any(b >= a for a, b in zip(self.bins[1:], self.bins, strict=False))
+            len(self.bins) < 1
+            or any(b >= a for a, b in zip(self.bins[1:], self.bins, strict=False))
         ):
             raise ValueError("bins must be one or more strictly increasing edges")
         return self
@@ -112,9 +114,7 @@ class Params(BaseModel):
     paths: PathsParams
 
 
-FRAMEWORK_SECTIONS = tuple(
-    (field.alias or name) for name, field in Params.model_fields.items()
-)
+FRAMEWORK_SECTIONS = tuple((field.alias or name) for name, field in Params.model_fields.items())
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -183,9 +183,10 @@ def _format_error(file: Path, prefix: tuple[str, ...], exc: ValidationError) -> 
     if first["type"] == "missing":
         return f"{file}: key {loc} is missing; add it (expected {_describe(first)}){more}."
     if first["type"] == "extra_forbidden":
-        return (
-            f"{file}: key {loc} is not a known setting; remove it or fix its spelling{more}."
-        )
+        return f"{file}: key {loc} is not a known setting; remove it or fix its spelling{more}."
+    if first["type"] == "value_error":
+        reason = first["msg"].removeprefix("Value error, ")
+        return f"{file}: {loc} is invalid: {reason}{more}."
     value = first.get("input")
     return f"{file}: {loc} = {value!r} is invalid; expected {_describe(first)}{more}."
 

@@ -1,7 +1,8 @@
 """The declared schema of the data, and validation of a frame against it (pure core).
 
-A schema file (YAML) declares the columns, each with a dtype and optional rules: null policy, numeric
-range, allowed categories, uniqueness; plus the minimum number of rows. :func:`validate_frame` returns
+A schema file (YAML) declares the columns, each with a dtype and optional rules: null policy,
+numeric range, allowed categories, uniqueness; plus the minimum number of rows.
+:func:`validate_frame` returns
 every violation with the number of bad rows and a few examples, so a user can find them.
 """
 
@@ -121,7 +122,8 @@ class Violation:
         )
         rows = "row" if self.count == 1 else "rows"
         tail = f" (e.g. {shown})" if shown else ""
-        return f"column {self.column}: {self.rule} (expected {self.expected}): {self.count} {rows}{tail}"
+        head = f"column {self.column}: {self.rule} (expected {self.expected})"
+        return f"{head}: {self.count} {rows}{tail}"
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,13 @@ def _dtype_mask(series: pd.Series, dtype: Dtype) -> pd.Series | None:
             values = series.to_numpy(dtype="float64", na_value=np.nan)
             return present & pd.Series(~np.isclose(values, np.round(values)), index=series.index)
         numeric = pd.to_numeric(series, errors="coerce")
-        return present & numeric.isna()
+        unparseable = present & numeric.isna()
+        if dtype == "integer":
+            fractional = present & numeric.notna() & (numeric != numeric.round())
+            unparseable = unparseable | fractional
+        # The values that do not parse are the culprits; when all parse, the column is numbers
+        # stored as text, which is wrong on every row.
+        return unparseable if unparseable.any() else present
     if dtype == "boolean":
         if pd.api.types.is_bool_dtype(series):
             return None
@@ -204,6 +212,8 @@ def _dtype_mask(series: pd.Series, dtype: Dtype) -> pd.Series | None:
 
 
 def _fmt(x: float) -> str:
+    if not np.isfinite(x):
+        return "inf" if x > 0 else "-inf"
     return str(int(x)) if float(x).is_integer() else repr(x)
 
 
@@ -227,9 +237,7 @@ def validate_frame(
     found: list[Violation] = []
     n = len(frame)
     if n < schema.min_rows:
-        found.append(
-            Violation("(table)", "min_rows", f"at least {schema.min_rows} rows", n, ())
-        )
+        found.append(Violation("(table)", "min_rows", f"at least {schema.min_rows} rows", n, ()))
     for column in schema.columns:
         if column not in frame.columns:
             found.append(Violation(column, "missing_column", "the column to be present", n))
@@ -274,12 +282,13 @@ def validate_frame(
             values = pd.to_numeric(series, errors="coerce")
             lo = -np.inf if spec.min is None else spec.min
             hi = np.inf if spec.max is None else spec.max
-            bounds = f"{_fmt(lo) if spec.min is not None else '-inf'}..{_fmt(hi) if spec.max is not None else 'inf'}"
+            bounds = f"{_fmt(lo)}..{_fmt(hi)}"
             add(column, "range", f"values in {bounds}", present & ((values < lo) | (values > hi)))
         if spec.allowed is not None:
-            allowed = set(spec.allowed)
-            outside = present & ~series.map(lambda v: _json_scalar(v) in allowed)
-            shown = ", ".join(map(str, spec.allowed[:8])) + (", ..." if len(spec.allowed) > 8 else "")
+            outside = present & ~series.map(_json_scalar).isin(spec.allowed)
+            shown = ", ".join(map(str, spec.allowed[:8])) + (
+                ", ..." if len(spec.allowed) > 8 else ""
+            )
             add(column, "allowed", f"one of {shown}", outside)
         if spec.unique:
             add(column, "unique", "unique values", present & series.duplicated(keep=False))

@@ -7,14 +7,13 @@ from pathlib import Path
 import click
 
 from mlgitops.artifact import load_model
-from mlgitops.commands._common import OptionalPath, PARAMS_OPTION, fails_cleanly, path_or_default
+from mlgitops.commands._common import PARAMS_OPTION, OptionalPath, fails_cleanly, path_or_default
 from mlgitops.errors import EXIT_BAD_INPUT
 from mlgitops.evaluate import evaluate
 from mlgitops.fsio import read_table, write_json, write_parquet
 from mlgitops.params import load_params
 from mlgitops.schema import load_schema, validate_frame, validation_report
 from mlgitops.scoring import score_frame
-
 
 
 @click.command("validate")
@@ -27,7 +26,9 @@ from mlgitops.scoring import score_frame
     type=OptionalPath,
     help="Data file to check; repeat for several [paths.train and paths.test].",
 )
-@click.option("--report", "report_path", type=OptionalPath, help="Report [paths.validation_report].")
+@click.option(
+    "--report", "report_path", type=OptionalPath, help="Report [paths.validation_report]."
+)
 @fails_cleanly
 def validate_command(
     params_path: Path,
