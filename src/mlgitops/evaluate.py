@@ -24,11 +24,47 @@ MISSING_LABEL = "(missing)"
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Metrics, slice metrics and plot data of one evaluation set."""
+    """Metrics, slice metrics, plot data and the smoke-test sample of one evaluation set."""
 
     metrics: dict[str, Any]
     slices: dict[str, Any]
     plots: dict[str, dict[str, list[dict[str, Any]]]]
+    smoke_sample: dict[str, Any]
+
+
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-safe records: numpy scalars become Python ones, missing values None."""
+    records = []
+    for row in frame.astype(object).where(frame.notna(), None).to_dict(orient="records"):
+        records.append({k: v.item() if isinstance(v, np.generic) else v for k, v in row.items()})
+    return records
+
+
+def smoke_sample(
+    predictions: pd.DataFrame, frame: pd.DataFrame, features: list[str], rows: int
+) -> dict[str, Any]:
+    """A few evaluation rows with the offline predictions a deployed model must reproduce.
+
+    The rows are spread over the range of predictions (and include rows with missing values, when
+    there are any), so a smoke test exercises more than one branch of the model.
+    """
+    key = predictions["score"] if "score" in predictions else predictions["y_pred"]
+    order = np.argsort(key.to_numpy(), kind="stable")
+    chosen = list(order[_thin(len(order), rows)])
+    with_nulls = np.flatnonzero(frame[features].isna().any(axis=1).to_numpy())
+    for i in with_nulls[: max(1, rows // 10)]:
+        if i not in chosen:
+            chosen[len(chosen) // 2] = i
+    chosen = sorted(set(chosen))
+    expected_columns = [
+        c for c in predictions.columns if c == "y_pred" or c.startswith(("score", "proba_"))
+    ]
+    return {
+        "schema_version": RESULT_VERSION,
+        "features": features,
+        "rows": json_records(frame.iloc[chosen][features].reset_index(drop=True)),
+        "expected": json_records(predictions.iloc[chosen][expected_columns].reset_index(drop=True)),
+    }
 
 
 def _thin(n: int, points: int) -> np.ndarray:
@@ -169,6 +205,7 @@ def evaluate(
     task: str,
     positive_class: Any,
     classes: list[Any] | None,
+    features: list[str],
     params: EvaluateParams,
 ) -> Evaluation:
     """Evaluate predictions of the rows of ``frame`` (same order)."""
@@ -197,4 +234,5 @@ def evaluate(
         "min_rows": params.min_slice_rows,
         "slices": slice_metrics(predictions, frame, params.slices, params.min_slice_rows, **kwargs),
     }
-    return Evaluation(metrics=metrics, slices=slices, plots=plots)
+    sample = smoke_sample(predictions, frame.reset_index(drop=True), features, params.smoke_rows)
+    return Evaluation(metrics=metrics, slices=slices, plots=plots, smoke_sample=sample)

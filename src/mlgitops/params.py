@@ -83,6 +83,7 @@ class EvaluateParams(Section):
     min_slice_rows: int = Field(ge=1)
     plot_points: int = Field(ge=10, le=10_000)
     calibration_bins: int = Field(ge=2, le=100)
+    smoke_rows: int = Field(ge=1, le=1000)
 
 
 class PathsParams(Section):
@@ -98,6 +99,7 @@ class PathsParams(Section):
     metrics: str
     slices: str
     predictions: str
+    smoke_sample: str
     plots: str
     reports: str
 

@@ -71,6 +71,7 @@ def test_validate_and_evaluate_succeed_on_good_data(project: Path) -> None:
         "metrics/metrics.json",
         "metrics/slices.json",
         "metrics/predictions.parquet",
+        "metrics/smoke_sample.json",
         "metrics/plots/roc.json",
         "metrics/plots/precision_recall.json",
         "metrics/plots/calibration.json",

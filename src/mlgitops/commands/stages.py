@@ -97,6 +97,12 @@ def validate_command(
 )
 @click.option("--slices", "slices_path", type=OptionalPath, help="Slice metrics [paths.slices].")
 @click.option("--plots", "plots_dir", type=OptionalPath, help="Plot data directory [paths.plots].")
+@click.option(
+    "--smoke-sample",
+    "smoke_path",
+    type=OptionalPath,
+    help="Rows and offline predictions for deploy smoke tests [paths.smoke_sample].",
+)
 @fails_cleanly
 def evaluate_command(
     params_path: Path,
@@ -107,6 +113,7 @@ def evaluate_command(
     predictions_path: Path | None,
     slices_path: Path | None,
     plots_dir: Path | None,
+    smoke_path: Path | None,
 ) -> None:
     """Score the evaluation set: metrics, per-row predictions, slices and plot data.
 
@@ -131,12 +138,14 @@ def evaluate_command(
         task=model.task,
         positive_class=model.metadata["positive_class"],
         classes=model.metadata["classes"],
+        features=model.features,
         params=params.evaluate,
     )
     # Everything is computed before anything is written: a failure leaves no partial outputs.
     plots = path_or_default(plots_dir, paths.plots)
     write_parquet(path_or_default(predictions_path, paths.predictions), predictions)
     write_json(path_or_default(slices_path, paths.slices), result.slices)
+    write_json(path_or_default(smoke_path, paths.smoke_sample), result.smoke_sample)
     for name, data in result.plots.items():
         write_json(plots / f"{name}.json", data)
     write_json(path_or_default(metrics_path, paths.metrics), result.metrics)
