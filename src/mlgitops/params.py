@@ -86,6 +86,58 @@ class EvaluateParams(Section):
     smoke_rows: int = Field(ge=1, le=1000)
 
 
+class MetricGate(Section):
+    """How one metric is judged: its non-inferiority margin and an optional absolute bound."""
+
+    margin: float = Field(ge=0)
+    margin_type: Literal["absolute", "relative"]
+    floor: float | None = Field(description="higher-is-better metrics: must be at least this")
+    ceiling: float | None = Field(description="lower-is-better metrics: must be at most this")
+
+
+class SliceGate(Section):
+    """Which metrics are compared per slice, and from what slice size on."""
+
+    metrics: tuple[str, ...]
+    min_rows: int = Field(ge=1)
+
+
+class GateParams(Section):
+    """The pull-request gate: paired tests of the candidate against the baseline on the same rows."""
+
+    alpha: float = Field(gt=0, lt=0.5)
+    power: float = Field(gt=0, lt=1)
+    on_inconclusive: Literal["fail", "pass"]
+    on_no_baseline: Literal["fail", "pass"]
+    on_schema_change: Literal["fail", "pass"]
+    bootstrap_resamples: int = Field(ge=200, le=1_000_000)
+    seed: int
+    metrics: dict[str, MetricGate]
+    slices: SliceGate
+
+    @model_validator(mode="after")
+    def _bounds_fit_directions(self) -> GateParams:
+        from mlgitops.metrics import higher_is_better
+
+        if not self.metrics:
+            raise ValueError("gate.metrics must name at least one metric")
+        for name, rule in self.metrics.items():
+            try:
+                up = higher_is_better(name)
+            except ValueError as exc:
+                raise ValueError(str(exc)) from None
+            if up and rule.ceiling is not None:
+                raise ValueError(f"{name} is better when higher: give it a floor, not a ceiling")
+            if not up and rule.floor is not None:
+                raise ValueError(f"{name} is better when lower: give it a ceiling, not a floor")
+        unknown = [m for m in self.slices.metrics if m not in self.metrics]
+        if unknown:
+            raise ValueError(
+                f"gate.slices.metrics lists {', '.join(unknown)}, which gate.metrics does not gate"
+            )
+        return self
+
+
 class PathsParams(Section):
     """Every file the pipeline reads or writes, named once; ``dvc.yaml`` refers to these."""
 
@@ -113,7 +165,21 @@ class Params(BaseModel):
     model: ModelParams
     validate_: ValidateParams = Field(alias="validate")
     evaluate: EvaluateParams
+    gate: GateParams
     paths: PathsParams
+
+    @model_validator(mode="after")
+    def _gate_fits_task(self) -> Params:
+        from mlgitops.metrics import TASK_METRICS
+
+        offered = TASK_METRICS[self.data.task]
+        wrong = [m for m in self.gate.metrics if m not in offered]
+        if wrong:
+            raise ValueError(
+                f"gate.metrics names {', '.join(wrong)}, which a {self.data.task} task does not "
+                f"report (it reports {', '.join(offered)})"
+            )
+        return self
 
 
 FRAMEWORK_SECTIONS = tuple((field.alias or name) for name, field in Params.model_fields.items())

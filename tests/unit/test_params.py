@@ -30,7 +30,14 @@ def test_the_example_params_load_into_frozen_typed_objects(root: Path) -> None:
         params.data.target = "other"  # type: ignore[misc]
     assert load_section(root / "params.yaml", "train", TrainParams).max_iter == 200
     assert load_section(root / "params.yaml", "prepare", PrepareParams).test_size == 0.25
-    assert set(FRAMEWORK_SECTIONS) == {"data", "model", "validate", "evaluate", "paths"}
+    assert set(FRAMEWORK_SECTIONS) == {
+        "data",
+        "model",
+        "validate",
+        "evaluate",
+        "gate",
+        "paths",
+    }
 
 
 @pytest.mark.parametrize(
