@@ -138,6 +138,21 @@ class GateParams(Section):
         return self
 
 
+class ServeParams(Section):
+    """How ``mlgitops serve`` listens, bounds requests, logs predictions and follows stage tags."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(ge=0, le=65_535)
+    watch_interval: float = Field(ge=0.1, le=86_400)
+    fetch_timeout: float = Field(gt=0, le=3_600)
+    max_batch_rows: int = Field(ge=1, le=1_000_000)
+    max_body_bytes: int = Field(ge=1_024, le=1_073_741_824)
+    log_batch_rows: int = Field(ge=1, le=100_000)
+    log_flush_seconds: float = Field(gt=0, le=60)
+    log_queue_rows: int = Field(ge=1, le=10_000_000)
+    shutdown_timeout: float = Field(gt=0, le=600)
+
+
 class PathsParams(Section):
     """Every file the pipeline reads or writes, named once; ``dvc.yaml`` refers to these."""
 
@@ -154,6 +169,8 @@ class PathsParams(Section):
     smoke_sample: str
     plots: str
     reports: str
+    prediction_log: str
+    serve_cache: str
 
 
 class Params(BaseModel):
@@ -166,6 +183,7 @@ class Params(BaseModel):
     validate_: ValidateParams = Field(alias="validate")
     evaluate: EvaluateParams
     gate: GateParams
+    serve: ServeParams
     paths: PathsParams
 
     @model_validator(mode="after")

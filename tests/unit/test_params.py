@@ -36,6 +36,7 @@ def test_the_example_params_load_into_frozen_typed_objects(root: Path) -> None:
         "validate",
         "evaluate",
         "gate",
+        "serve",
         "paths",
     }
 
