@@ -1,0 +1,349 @@
+"""The pull-request check: ``compare``, ``report pr`` and ``pr`` (both in one go)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import pandas as pd
+import yaml
+
+from mlgitops.artifact import LoadedModel, load_model
+from mlgitops.baseline import Baseline, fetch_baseline
+from mlgitops.changes import params_diff, row_changes, schema_diff
+from mlgitops.commands._common import PARAMS_OPTION, OptionalPath, fails_cleanly
+from mlgitops.compare import Rows, compare_rows
+from mlgitops.errors import EXIT_CHECK_FAILED, EXIT_OK, MlgitopsError
+from mlgitops.fsio import read_json, read_table, write_json, write_text
+from mlgitops.gitrepo import git, toplevel
+from mlgitops.params import Params, load_params, read_yaml
+from mlgitops.prdoc import Side, charts_for, compare_document
+from mlgitops.report import render_pr
+from mlgitops.schema import validate_frame
+from mlgitops.scoring import score_frame
+
+CANDIDATE_LABEL = "this PR"
+
+
+def _label(rev: str) -> str:
+    """A readable name for a revision: branch names as they are, commit ids shortened."""
+    return rev[:8] if re.fullmatch(r"[0-9a-f]{12,40}", rev) else rev
+
+
+def _rows(task: str, meta: dict[str, Any], base: pd.DataFrame, cand: pd.DataFrame) -> Rows:
+    def scores(pred: pd.DataFrame) -> np.ndarray | None:
+        if task == "binary":
+            return pred["score"].to_numpy(dtype=np.float64)
+        if task == "multiclass":
+            return pred[[f"proba_{c}" for c in meta["classes"]]].to_numpy(dtype=np.float64)
+        return None
+
+    return Rows(
+        task=task,
+        y_true=cand["y_true"].to_numpy(),
+        base_pred=base["y_pred"].to_numpy(),
+        cand_pred=cand["y_pred"].to_numpy(),
+        base_score=scores(base),
+        cand_score=scores(cand),
+        positive_class=meta.get("positive_class"),
+        classes=meta.get("classes"),
+    )
+
+
+def incompatibility(
+    baseline: LoadedModel, candidate: LoadedModel, frame: pd.DataFrame
+) -> str | None:
+    """Why the baseline cannot score the candidate's rows (None when it can)."""
+    base_meta, cand_meta = baseline.metadata, candidate.metadata
+    if base_meta["task"] != cand_meta["task"]:
+        return f"the task changed from {base_meta['task']} to {cand_meta['task']}"
+    if base_meta["target"] != cand_meta["target"]:
+        return f"the target changed from {base_meta['target']} to {cand_meta['target']}"
+    if base_meta.get("classes") != cand_meta.get("classes"):
+        return f"the classes changed from {base_meta.get('classes')} to {cand_meta.get('classes')}"
+    missing = [f for f in baseline.features if f not in frame.columns]
+    if missing:
+        return (
+            f"the baseline model needs column(s) {', '.join(missing)}, which the evaluation data "
+            "no longer has"
+        )
+    schema = baseline.input_schema.model_copy(update={"min_rows": 0, "extra_columns": "ignore"})
+    result = validate_frame(frame[baseline.features], schema, name="evaluation data")
+    wrong = [v for v in result.violations if v.rule == "dtype"]
+    if wrong:
+        v = wrong[0]
+        return (
+            f"column {v.column} is no longer of the type the baseline model was trained on "
+            f"({v.expected})"
+        )
+    return None
+
+
+def _validation_summary(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    report = read_json(path, "validation report")
+    return {
+        "ok": report.get("ok"),
+        "violations": sum(len(d.get("violations", [])) for d in report.get("datasets", [])),
+        "datasets": [{"name": d["name"], "rows": d["rows"]} for d in report.get("datasets", [])],
+    }
+
+
+def _policy(params: Params) -> dict[str, Any]:
+    gate = params.gate
+    return {
+        "alpha": gate.alpha,
+        "power": gate.power,
+        "on_inconclusive": gate.on_inconclusive,
+        "on_no_baseline": gate.on_no_baseline,
+        "on_schema_change": gate.on_schema_change,
+        "bootstrap_resamples": gate.bootstrap_resamples,
+        "seed": gate.seed,
+    }
+
+
+def _ids(frame: pd.DataFrame | None, column: str) -> np.ndarray | None:
+    return None if frame is None or column not in frame else frame[column].to_numpy()
+
+
+def run_compare(
+    params: Params,
+    params_path: Path,
+    *,
+    base_rev: str,
+    base_label: str,
+    reproduce: bool,
+) -> dict[str, Any]:
+    """Compare the workspace's model with the model of ``base_rev``; return ``compare.json``."""
+    paths = params.paths
+    repo = toplevel(".")
+    candidate = load_model(paths.model, paths.model_metadata, params.model.extra_trusted_types)
+    frame = read_table(paths.test, "evaluation data")
+    cand_pred = score_frame(candidate, frame, where=paths.test)
+    head = git(repo, "rev-parse", "--verify", "--quiet", "HEAD", check=False) or None
+    lock_path = Path("dvc.lock")
+    cand_lock = yaml.safe_load(lock_path.read_text()) if lock_path.is_file() else {}
+    with tempfile.TemporaryDirectory(prefix="mlgitops-baseline-") as scratch:
+        baseline: Baseline = fetch_baseline(
+            repo,
+            base_rev,
+            workdir=Path(scratch),
+            extra_trusted=params.model.extra_trusted_types,
+            fallback_paths=paths.model_dump(),
+            id_column=params.data.id_column,
+            allow_reproduce=reproduce,
+        )
+    train = None
+    if Path(paths.train).is_file():
+        train = pd.read_parquet(paths.train, columns=[params.data.id_column])
+    base_meta = baseline.model.metadata if baseline.model else None
+    data_changes = {
+        "rows": row_changes(
+            frame[params.data.id_column].to_numpy(),
+            _ids(train, params.data.id_column),
+            baseline.test_ids,
+            baseline.train_ids,
+        ),
+        "schema": schema_diff(
+            base_meta.get("input_schema") if base_meta else None,
+            candidate.metadata.get("input_schema"),
+        ),
+        "validation": _validation_summary(Path(paths.validation_report)),
+    }
+    base_side = Side(
+        label=base_label,
+        rev=base_rev,
+        commit=baseline.commit,
+        model_sha256=base_meta.get("model_sha256") if base_meta else None,
+        metadata=base_meta,
+        dvc_lock=baseline.dvc_lock,
+        source=baseline.source,
+    )
+    cand_side = Side(
+        label=CANDIDATE_LABEL,
+        rev="HEAD",
+        commit=head,
+        model_sha256=candidate.metadata.get("model_sha256"),
+        metadata=candidate.metadata,
+        dvc_lock=cand_lock or {},
+    )
+    common = {
+        "name": params.model.name,
+        "task": candidate.task,
+        "base": base_side,
+        "candidate": cand_side,
+        "params_changes": params_diff(baseline.params, read_yaml(params_path)),
+        "data_changes": data_changes,
+        "policy": _policy(params),
+    }
+    gate = params.gate
+    if baseline.model is None:
+        return compare_document(
+            **common,
+            comparison=None,
+            verdict="no_baseline",
+            passed=gate.on_no_baseline == "pass",
+            reason=baseline.reason or "there is no baseline model",
+            charts={},
+        )
+    problem = incompatibility(baseline.model, candidate, frame)
+    if problem is not None:
+        return compare_document(
+            **common,
+            comparison=None,
+            verdict="incomparable",
+            passed=gate.on_schema_change == "pass",
+            reason=f"{problem}, so the two models cannot be scored on the same rows",
+            charts={},
+        )
+    base_pred = score_frame(baseline.model, frame, where=paths.test)
+    rows = _rows(candidate.task, candidate.metadata, base_pred, cand_pred)
+    comparison = compare_rows(rows, frame, gate=gate, slices=params.evaluate.slices)
+    return compare_document(
+        **common,
+        comparison=comparison,
+        verdict=comparison.verdict,
+        passed=comparison.passed,
+        reason=comparison.reason,
+        charts=charts_for(rows, (base_label, CANDIDATE_LABEL)),
+    )
+
+
+def _finish(doc: dict[str, Any]) -> None:
+    click.echo(f"{doc['verdict'].replace('_', ' ')}: {doc['reason']}")
+    raise SystemExit(EXIT_OK if doc["passed"] else EXIT_CHECK_FAILED)
+
+
+BASE_OPTION = click.option(
+    "--base",
+    "base_rev",
+    default="main",
+    show_default=True,
+    help="The revision whose model is the baseline (the PR's base branch or commit).",
+)
+LABEL_OPTION = click.option(
+    "--base-label", default=None, help="How the report names the base [the revision]."
+)
+REPRODUCE_OPTION = click.option(
+    "--reproduce/--no-reproduce",
+    default=True,
+    show_default=True,
+    help="Reproduce the base in a temporary worktree when DVC does not have its model.",
+)
+
+
+def _report_paths(params: Params, out: Path | None, name: str) -> Path:
+    return out if out is not None else Path(params.paths.reports) / name
+
+
+@click.command("compare")
+@PARAMS_OPTION
+@BASE_OPTION
+@LABEL_OPTION
+@REPRODUCE_OPTION
+@click.option("--out", "out_path", type=OptionalPath, help="Where to write compare.json.")
+@fails_cleanly
+def compare_command(
+    params_path: Path, base_rev: str, base_label: str | None, reproduce: bool, out_path: Path | None
+) -> None:
+    """Compare the workspace's model with the base revision's model on the same rows.
+
+    Both models score the candidate's evaluation rows; every gated metric gets a paired test and
+    a non-inferiority decision (params: gate). Writes compare.json [paths.reports/compare.json].
+    Exits 0 when the check passes, 1 when it fails, 2 on bad input.
+
+    Example: mlgitops compare --base main
+    """
+    params = load_params(params_path)
+    doc = run_compare(
+        params,
+        params_path,
+        base_rev=base_rev,
+        base_label=base_label or _label(base_rev),
+        reproduce=reproduce,
+    )
+    write_json(_report_paths(params, out_path, "compare.json"), doc)
+    _finish(doc)
+
+
+@click.group("report")
+def report_group() -> None:
+    """Render reports from their JSON documents.
+
+    Example: mlgitops report pr --compare reports/compare.json --out reports/pr.md
+    """
+
+
+@report_group.command("pr")
+@PARAMS_OPTION
+@click.option("--compare", "compare_path", type=OptionalPath, help="compare.json to render.")
+@click.option("--out", "out_path", type=OptionalPath, help="Where to write the Markdown.")
+@fails_cleanly
+def report_pr_command(params_path: Path, compare_path: Path | None, out_path: Path | None) -> None:
+    """Render the pull-request report (Markdown) from compare.json.
+
+    Verdict first, then metrics with confidence intervals, params diff, data changes, slices
+    (worst regression first), Mermaid charts that render on GitHub, and a footer with both
+    commits, dvc.lock hashes and library versions.
+
+    Example: mlgitops report pr --compare reports/compare.json --out reports/pr.md
+    """
+    params = load_params(params_path)
+    source = _report_paths(params, compare_path, "compare.json")
+    doc = read_json(source, "compare document")
+    if not isinstance(doc, dict) or doc.get("kind") != "mlgitops.compare":
+        raise MlgitopsError(f"{source} is not a compare.json written by mlgitops compare.")
+    out = _report_paths(params, out_path, "pr.md")
+    write_text(out, render_pr(doc))
+    click.echo(f"wrote {out}")
+
+
+@click.command("pr")
+@PARAMS_OPTION
+@BASE_OPTION
+@LABEL_OPTION
+@REPRODUCE_OPTION
+@click.option(
+    "--repro/--no-repro",
+    "run_repro",
+    default=True,
+    show_default=True,
+    help="Run dvc repro first so the workspace's model is up to date.",
+)
+@fails_cleanly
+def pr_command(
+    params_path: Path, base_rev: str, base_label: str | None, reproduce: bool, run_repro: bool
+) -> None:
+    """The whole pull-request check on a laptop: reproduce, compare with the base, report.
+
+    Writes compare.json and pr.md to paths.reports. Exits 0 when the check passes, 1 when it
+    fails, 2 on bad input.
+
+    Example: mlgitops pr --base main
+    """
+    params = load_params(params_path)
+    if run_repro:
+        result = subprocess.run(["dvc", "repro"], check=False)
+        if result.returncode != 0:
+            raise MlgitopsError("dvc repro failed; fix the pipeline before comparing models.")
+    doc = run_compare(
+        params,
+        params_path,
+        base_rev=base_rev,
+        base_label=base_label or _label(base_rev),
+        reproduce=reproduce,
+    )
+    reports = Path(params.paths.reports)
+    write_json(reports / "compare.json", doc)
+    write_text(reports / "pr.md", render_pr(doc))
+    click.echo(f"wrote {reports / 'compare.json'} and {reports / 'pr.md'}", err=True)
+    _finish(doc)
+
+
+COMMANDS = (compare_command, report_group, pr_command)
