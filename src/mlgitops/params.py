@@ -153,6 +153,66 @@ class ServeParams(Section):
     shutdown_timeout: float = Field(gt=0, le=600)
 
 
+SEMVER_RELEASE_PATTERN = r"^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"
+
+
+class ReleaseParams(Section):
+    """How ``mlgitops release`` numbers, publishes and describes a model version."""
+
+    first_version: str = Field(pattern=SEMVER_RELEASE_PATTERN)
+    require_remote: bool
+    git_remote: str = Field(min_length=1)
+    max_attempts: int = Field(ge=1, le=100)
+    confidence: float = Field(gt=0.5, lt=1)
+    bootstrap_resamples: int = Field(ge=100, le=1_000_000)
+    seed: int
+
+    @model_validator(mode="after")
+    def _first_version_is_a_release(self) -> ReleaseParams:
+        if self.first_version == "v0.0.0":
+            raise ValueError("first_version must be above v0.0.0 (e.g. v0.1.0 or v1.0.0)")
+        return self
+
+
+class StageDeployParams(Section):
+    """Where one stage's model goes, and how its smoke test reaches it."""
+
+    target: Literal["server", "command", "bundle"]
+    command: tuple[str, ...]
+    url: str | None
+    bundle_dir: str | None
+    smoke_timeout: float = Field(gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _keys_fit_target(self) -> StageDeployParams:
+        if self.target == "command" and not self.command:
+            raise ValueError("target command needs command: the program and its arguments")
+        if self.target != "command" and (self.command or self.url is not None):
+            raise ValueError(f"command and url apply to target command only, not {self.target}")
+        if self.target == "bundle" and not self.bundle_dir:
+            raise ValueError("target bundle needs bundle_dir: where the archives are written")
+        if self.target != "bundle" and self.bundle_dir is not None:
+            raise ValueError(f"bundle_dir applies to target bundle only, not {self.target}")
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url must start with http:// or https://, got {self.url!r}")
+        return self
+
+
+class DeployParams(Section):
+    """One deploy target per stage (GTO stages ``staging`` and ``prod``)."""
+
+    staging: StageDeployParams
+    prod: StageDeployParams
+
+
+class ModelCardParams(Section):
+    """What the model card says about use: the parts only the model's owners can write."""
+
+    intended_use: str = Field(min_length=1)
+    out_of_scope: tuple[str, ...]
+    limitations: tuple[str, ...]
+
+
 class PathsParams(Section):
     """Every file the pipeline reads or writes, named once; ``dvc.yaml`` refers to these."""
 
@@ -171,6 +231,7 @@ class PathsParams(Section):
     reports: str
     prediction_log: str
     serve_cache: str
+    model_card: str
 
 
 class Params(BaseModel):
@@ -184,6 +245,9 @@ class Params(BaseModel):
     evaluate: EvaluateParams
     gate: GateParams
     serve: ServeParams
+    release: ReleaseParams
+    deploy: DeployParams
+    model_card: ModelCardParams
     paths: PathsParams
 
     @model_validator(mode="after")

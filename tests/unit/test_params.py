@@ -37,6 +37,9 @@ def test_the_example_params_load_into_frozen_typed_objects(root: Path) -> None:
         "evaluate",
         "gate",
         "serve",
+        "release",
+        "deploy",
+        "model_card",
         "paths",
     }
 
@@ -83,6 +86,30 @@ def test_the_example_params_load_into_frozen_typed_objects(root: Path) -> None:
         (
             lambda p: p["validate"].update(max_examples=True),
             r"validate\.max_examples = True is invalid; expected a whole number",
+        ),
+        (
+            lambda p: p["release"].update(first_version="1.0"),
+            r"release\.first_version = '1\.0' is invalid; expected a name matching",
+        ),
+        (
+            lambda p: p["release"].update(first_version="v0.0.0"),
+            r"release is invalid: first_version must be above v0\.0\.0",
+        ),
+        (
+            lambda p: p["deploy"]["prod"].update(target="command"),
+            r"deploy\.prod is invalid: target command needs command",
+        ),
+        (
+            lambda p: p["deploy"]["staging"].update(bundle_dir="dist"),
+            r"deploy\.staging is invalid: bundle_dir applies to target bundle only, not server",
+        ),
+        (
+            lambda p: p["deploy"]["staging"].pop("url"),
+            r"params\.yaml: key deploy\.staging\.url is missing",
+        ),
+        (
+            lambda p: p["model_card"].update(intended_use=""),
+            r"model_card\.intended_use = '' is invalid; expected a non-empty string",
         ),
     ],
 )
