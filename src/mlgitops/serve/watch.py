@@ -1,0 +1,309 @@
+"""Following a stage: the git tags are the desired state, and the server reconciles to them.
+
+Each poll (``mlgitops serve --stage S --watch``, every ``serve.watch_interval`` seconds):
+
+1. fetch the artifact's tags from ``origin`` when the repository has one (else the local tags);
+2. resolve the stage to a version with :func:`mlgitops.registry.resolve_stage` (GTO's reading of
+   the ``name#stage#N`` tags); GTO is only asked again when the tags changed;
+3. when that version is not the one serving: fetch its model, metadata and smoke sample through
+   DVC at the version's commit into ``paths.serve_cache/<model sha256>/``, load the model (skops
+   allowlist), run :func:`mlgitops.serve.smoke.smoke_test_model` on it, and swap it in only if
+   that passes.
+
+A version that fails to load or fails its smoke test is not swapped in: the old one keeps
+serving, the reason is logged and counted in ``/metrics``
+(``mlgitops_model_swap_rejections_total{version, reason}``) and shown by ``/version``
+(``watch.last_rejection``). Such a version is not tried again (the same files would fail the same
+way) until the stage points elsewhere and back. A fetch that fails is tried again on the next poll
+(the release job may push the tags before the DVC remote has the files).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlgitops.artifact import load_model
+from mlgitops.errors import ArtifactError, MlgitopsError
+from mlgitops.fsio import read_json
+from mlgitops.gitrepo import git, show
+from mlgitops.serve.holder import ModelHolder, iso, served_model, utc_now
+from mlgitops.serve.metrics import ServerMetrics
+from mlgitops.serve.smoke import load_smoke_sample, smoke_test_model
+
+logger = logging.getLogger("mlgitops.serve")
+
+#: Files of a cached version (the directory is complete when all are there).
+MODEL_FILE = "model.skops"
+METADATA_FILE = "model.json"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why the version a stage points to is not serving."""
+
+    version: str
+    commit: str
+    reason: str
+    detail: str
+    at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "commit": self.commit,
+            "reason": self.reason,
+            "detail": self.detail,
+            "at": self.at,
+        }
+
+
+def _smoke_sample_path(repo: str | os.PathLike[str], commit: str, params_file: str) -> str:
+    """``paths.smoke_sample`` as committed at ``commit`` (the version's own pipeline layout)."""
+    text = show(repo, commit, Path(params_file).as_posix())
+    raw = yaml.safe_load(text) if text else None
+    paths = raw.get("paths") if isinstance(raw, dict) else None
+    path = paths.get("smoke_sample") if isinstance(paths, dict) else None
+    if not isinstance(path, str):
+        raise ArtifactError(
+            f"{params_file} at commit {commit[:12]} names no paths.smoke_sample; that version "
+            "has no smoke sample to test it with (re-release it with the evaluate stage)."
+        )
+    return path
+
+
+class StageWatcher:
+    """Keeps ``holder`` serving the version a stage points to (see the module docstring).
+
+    Args:
+        holder: The served model's holder.
+        metrics: Where swaps and rejections are counted.
+        repo: The git repository holding the tags (and the DVC project).
+        name: The artifact name (``model.name``).
+        stage: The stage to follow, e.g. ``prod``.
+        interval: Seconds between polls.
+        cache_dir: Where fetched versions are kept, one directory per model sha256.
+        params_file: The params file's path inside the repository (to find a version's paths).
+        extra_trusted: The project's extra skops types (``model.extra_trusted_types``).
+        remote: The git remote to fetch tags from, when the repository has it.
+    """
+
+    def __init__(
+        self,
+        holder: ModelHolder,
+        metrics: ServerMetrics,
+        *,
+        repo: str | os.PathLike[str],
+        name: str,
+        stage: str,
+        interval: float,
+        cache_dir: str | os.PathLike[str],
+        params_file: str = "params.yaml",
+        extra_trusted: tuple[str, ...] = (),
+        remote: str = "origin",
+    ) -> None:
+        self.holder = holder
+        self.metrics = metrics
+        self.repo = Path(repo)
+        self.name = name
+        self.stage = stage
+        self.interval = interval
+        self.cache_dir = Path(cache_dir)
+        self.params_file = params_file
+        self.extra_trusted = extra_trusted
+        self.remote = remote
+        self.last_rejection: Rejection | None = None
+        self.last_outcome: str | None = None
+        self.last_poll: str | None = None
+        self._rejected: dict[tuple[str, str], Rejection] = {}
+        self._tags_seen: str | None = None
+        self._entry: Any = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._said: str | None = None
+
+    def status(self) -> dict[str, Any]:
+        """What ``/version`` shows under ``watch``."""
+        return {
+            "stage": self.stage,
+            "interval_seconds": self.interval,
+            "last_poll": self.last_poll,
+            "last_outcome": self.last_outcome,
+            "last_rejection": self.last_rejection.to_dict() if self.last_rejection else None,
+        }
+
+    # -- one reconciliation ---------------------------------------------------------------------
+
+    def _say(self, level: int, message: str) -> None:
+        """Log ``message`` once (a poll that finds the same thing again stays quiet)."""
+        if message != self._said:
+            logger.log(level, message)
+            self._said = message
+
+    def _fetch_tags(self) -> None:
+        from mlgitops.gittags import fetch_tags, has_remote
+
+        if has_remote(self.repo, self.remote):
+            fetch_tags(self.repo, self.remote, f"{self.name}*")
+
+    def _tags_fingerprint(self) -> str:
+        return git(
+            self.repo,
+            "for-each-ref",
+            "--format=%(refname) %(objectname)",
+            f"refs/tags/{self.name}@*",
+            f"refs/tags/{self.name}#*",
+        )
+
+    def _resolve(self) -> Any:
+        from mlgitops.registry import resolve_stage
+
+        seen = self._tags_fingerprint()
+        if seen != self._tags_seen:
+            self._entry = resolve_stage(self.repo, self.name, self.stage)
+            self._tags_seen = seen
+        return self._entry
+
+    def _fetch(self, entry: Any) -> tuple[Path, Path, Path]:
+        """The version's model, metadata and smoke sample, in the cache (fetched when needed)."""
+        from mlgitops.registry import fetch_artifact, fetch_output
+
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=self.cache_dir))
+        try:
+            model, metadata = fetch_artifact(
+                self.repo, entry, staging, params_file=self.params_file
+            )
+            digest = str(read_json(metadata, "model metadata").get("model_sha256", ""))
+            key = digest.removeprefix("sha256:") or entry.commit
+            sample_name = f"smoke_sample-{entry.commit[:12]}.json"
+            fetch_output(
+                self.repo,
+                entry.commit,
+                _smoke_sample_path(self.repo, entry.commit, self.params_file),
+                staging / sample_name,
+            )
+            final = self.cache_dir / key
+            final.mkdir(exist_ok=True)
+            # Moves within one directory are atomic: a cached directory never holds a torn file.
+            model.replace(final / MODEL_FILE)
+            metadata.replace(final / METADATA_FILE)
+            (staging / sample_name).replace(final / sample_name)
+            return final / MODEL_FILE, final / METADATA_FILE, final / sample_name
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _reject(self, entry: Any, reason: str, detail: str, *, remember: bool) -> str:
+        rejection = Rejection(entry.version, entry.commit, reason, detail, iso(utc_now()))
+        self.last_rejection = rejection
+        if remember:
+            self._rejected[(entry.version, entry.commit)] = rejection
+        self.metrics.swap_rejections.labels(entry.version, reason).inc()
+        current = self.holder.current
+        keeps = f"; still serving {current.version}" if current else "; no model is serving"
+        logger.warning(
+            "%s#%s points to %s, not swapped in (%s): %s%s",
+            self.name,
+            self.stage,
+            entry.version,
+            reason,
+            detail,
+            keeps,
+        )
+        return "rejected"
+
+    def poll(self) -> str:
+        """Reconcile once; return the outcome.
+
+        Outcomes: ``swapped``, ``unchanged``, ``no_version`` (the stage points nowhere),
+        ``rejected`` (the version failed to fetch, load or pass its smoke test),
+        ``rejected_before`` (it failed before and the tags did not change), ``error`` (the tags
+        could not be read).
+        """
+        outcome = self._poll()
+        self.last_outcome = outcome
+        self.last_poll = iso(utc_now())
+        self.metrics.watch_polls.labels(outcome).inc()
+        return outcome
+
+    def _poll(self) -> str:
+        try:
+            self._fetch_tags()
+            entry = self._resolve()
+        except MlgitopsError as exc:
+            self._say(logging.WARNING, f"cannot read the stage tags in {self.repo}: {exc}")
+            return "error"
+        if entry is None:
+            self._say(logging.WARNING, f"{self.name}#{self.stage} points to no version yet")
+            return "no_version"
+        current = self.holder.current
+        if current is not None and (current.version, current.commit) == (
+            entry.version,
+            entry.commit,
+        ):
+            return "unchanged"
+        if (entry.version, entry.commit) in self._rejected:
+            return "rejected_before"
+        try:
+            model_path, metadata_path, sample_path = self._fetch(entry)
+        except MlgitopsError as exc:
+            return self._reject(entry, "fetch", str(exc), remember=False)
+        try:
+            model = load_model(model_path, metadata_path, self.extra_trusted)
+            sample = load_smoke_sample(sample_path)
+        except MlgitopsError as exc:
+            return self._reject(entry, "load", str(exc), remember=True)
+        result = smoke_test_model(model, sample)
+        if not result.ok:
+            return self._reject(entry, "smoke_test", result.summary(), remember=True)
+        served = served_model(
+            model,
+            version=entry.version,
+            source=f"{self.name}#{self.stage} at {self.repo}",
+            stage=self.stage,
+            commit=entry.commit,
+        )
+        old = self.holder.swap(served)
+        self.metrics.serving(old, served)
+        self.last_rejection = None
+        was = f"from {old.version} " if old is not None else ""
+        self._said = None
+        logger.info(
+            "%s#%s: now serving %s %s(%s)",
+            self.name,
+            self.stage,
+            entry.version,
+            was,
+            result.summary(),
+        )
+        return "swapped"
+
+    # -- the background loop --------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="stage-watcher", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.poll()
+            except Exception:  # the watcher must outlive any one bad poll
+                logger.exception("polling %s#%s failed", self.name, self.stage)
+                self.metrics.watch_polls.labels("error").inc()
