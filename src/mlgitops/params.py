@@ -144,7 +144,6 @@ class ServeParams(Section):
     host: str = Field(min_length=1)
     port: int = Field(ge=0, le=65_535)
     watch_interval: float = Field(ge=0.1, le=86_400)
-    fetch_timeout: float = Field(gt=0, le=3_600)
     max_batch_rows: int = Field(ge=1, le=1_000_000)
     max_body_bytes: int = Field(ge=1_024, le=1_073_741_824)
     log_batch_rows: int = Field(ge=1, le=100_000)
