@@ -63,7 +63,11 @@ def tag_is_annotated(repo: str | os.PathLike[str], tag: str) -> bool:
 
 def remote_tags(repo: str | os.PathLike[str], remote: str, pattern: str) -> dict[str, str]:
     """Tags on ``remote`` matching the glob ``pattern``, each with the commit it points at."""
-    listing = git(repo, "ls-remote", "--tags", remote, f"refs/tags/{pattern}")
+    # Annotated tags are listed twice, the tag object and the commit it peels to (``^{}``), but
+    # only when the pattern matches both names.
+    listing = git(
+        repo, "ls-remote", "--tags", remote, f"refs/tags/{pattern}", f"refs/tags/{pattern}^{{}}"
+    )
     direct: dict[str, str] = {}
     peeled: dict[str, str] = {}
     for line in listing.splitlines():
