@@ -11,9 +11,10 @@ over partitioned JSON lines because:
 - ``since``/``until`` are an indexed range query instead of a scan of every partition.
 
 Writing never happens on the event loop: a request puts its entry on a queue (no I/O) and returns;
-one writer thread owns the connection and commits in batches, at most ``serve.log_batch_rows`` rows
-per transaction and at most ``serve.log_flush_seconds`` after a row was queued. So a crash loses
-at most the last ``log_flush_seconds`` of answers. If the writer falls behind by more than
+one writer thread owns the connection and commits in batches: a transaction is closed once it
+holds ``serve.log_batch_rows`` rows or ``serve.log_flush_seconds`` after its first row was queued,
+and always at the end of a request, so a request's records are all in the log or none are. A crash
+loses at most the last ``log_flush_seconds`` of answers. If the writer falls behind by more than
 ``serve.log_queue_rows`` rows, new entries are dropped and counted (``/metrics``) rather than
 slowing answers or growing memory without bound. Stopping the server flushes everything queued.
 
@@ -149,7 +150,7 @@ class PredictionLog:
 
     Args:
         path: The SQLite file (created with its table when missing).
-        batch_rows: Most rows per transaction.
+        batch_rows: Rows after which a transaction is committed (at the end of that request).
         flush_seconds: Longest a queued row waits before it is committed.
         queue_rows: Rows allowed to wait; beyond that new entries are dropped and counted.
         on_written: Called with the number of rows after each commit (metrics).
@@ -243,28 +244,27 @@ class PredictionLog:
             connection.close()
 
     def _commit(self, connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
-        for start in range(0, len(rows), self.batch_rows):
-            chunk = rows[start : start + self.batch_rows]
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                connection.executemany(
-                    "INSERT INTO predictions (time, request_id, record, version, inputs, "
-                    "prediction, score, outputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    chunk,
-                )
-                connection.execute("COMMIT")
-            except sqlite3.Error as exc:
-                # Keep serving: the failure is counted as dropped rows and shown in /metrics.
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                self.error = f"{type(exc).__name__}: {exc}"
-                self.dropped += len(chunk)
-                self._on_dropped(len(chunk))
-            else:
-                self.written += len(chunk)
-                self._on_written(len(chunk))
-            with self._pending_lock:
-                self._pending -= len(chunk)
+        """One transaction for the buffer: whole requests only (it is cut at request ends)."""
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.executemany(
+                "INSERT INTO predictions (time, request_id, record, version, inputs, "
+                "prediction, score, outputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # Keep serving: the failure is counted as dropped rows and shown in /metrics.
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.dropped += len(rows)
+            self._on_dropped(len(rows))
+        else:
+            self.written += len(rows)
+            self._on_written(len(rows))
+        with self._pending_lock:
+            self._pending -= len(rows)
 
 
 def _bound(moment: datetime | str | None, name: str) -> str | None:

@@ -18,10 +18,10 @@ infrequent (logistic regression), so it answers. If a model raises on a record t
 the server answers 500 and says so, because that is a bug in the model or its schema, not in the
 request.
 
-The frame handed to the model has the same column dtypes the training data had as numpy arrays:
-int64 for integer features without nulls, float64 (NaN for null) for numbers and nullable
-integers, object with NaN for null for text. That is what makes the served predictions equal the
-offline ones to the last bit (the smoke test checks it).
+The frame handed to the model has the dtypes the training data had: int64 for integer features
+without nulls, float64 (NaN for null) for numbers and nullable integers, text as pandas infers it
+from strings (its string dtype, or object) with NaN, never None, for null. That is what makes the
+served predictions equal the offline ones to the last bit (the smoke test checks it).
 """
 
 from __future__ import annotations
