@@ -6,15 +6,17 @@ Each poll (``mlgitops serve --stage S --watch``, every ``serve.watch_interval`` 
 2. resolve the stage to a version with :func:`mlgitops.registry.resolve_stage` (GTO's reading of
    the ``name#stage#N`` tags); GTO is only asked again when the tags changed;
 3. when that version is not the one serving: fetch its model, metadata and smoke sample through
-   DVC at the version's commit into ``paths.serve_cache/<model sha256>/``, load the model (skops
+   DVC at the version's commit (:func:`mlgitops.deploy.fetch_version`, the same files a deploy
+   tests) into ``paths.serve_cache/<model sha256>/``, load the model (skops
    allowlist), run :func:`mlgitops.serve.smoke.smoke_test_model` on it, and swap it in only if
    that passes.
 
 A version that fails to load or fails its smoke test is not swapped in: the old one keeps
 serving, the reason is logged and counted in ``/metrics``
 (``mlgitops_model_swap_rejections_total{version, reason}``) and shown by ``/version``
-(``watch.last_rejection``). Such a version is not tried again (the same files would fail the same
-way) until the stage points elsewhere and back. A fetch that fails is tried again on the next poll
+(``watch.last_rejection``). Such a version is not tried again while the tags stay the same (the
+same files would fail the same way); any change of the artifact's tags, such as a new assignment
+of that very version, earns it another try. A fetch that fails is tried again on the next poll
 (the release job may push the tags before the DVC remote has the files).
 """
 
@@ -29,12 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mlgitops.artifact import load_model
-from mlgitops.errors import ArtifactError, MlgitopsError
+from mlgitops.errors import MlgitopsError
 from mlgitops.fsio import read_json
-from mlgitops.gitrepo import git, show
+from mlgitops.gitrepo import git
 from mlgitops.serve.holder import ModelHolder, iso, served_model, utc_now
 from mlgitops.serve.metrics import ServerMetrics
 from mlgitops.serve.smoke import load_smoke_sample, smoke_test_model
@@ -64,20 +64,6 @@ class Rejection:
             "detail": self.detail,
             "at": self.at,
         }
-
-
-def _smoke_sample_path(repo: str | os.PathLike[str], commit: str, params_file: str) -> str:
-    """``paths.smoke_sample`` as committed at ``commit`` (the version's own pipeline layout)."""
-    text = show(repo, commit, Path(params_file).as_posix())
-    raw = yaml.safe_load(text) if text else None
-    paths = raw.get("paths") if isinstance(raw, dict) else None
-    path = paths.get("smoke_sample") if isinstance(paths, dict) else None
-    if not isinstance(path, str):
-        raise ArtifactError(
-            f"{params_file} at commit {commit[:12]} names no paths.smoke_sample; that version "
-            "has no smoke sample to test it with (re-release it with the evaluate stage)."
-        )
-    return path
 
 
 class StageWatcher:
@@ -170,34 +156,26 @@ class StageWatcher:
         if seen != self._tags_seen:
             self._entry = resolve_stage(self.repo, self.name, self.stage)
             self._tags_seen = seen
+            self._rejected.clear()
         return self._entry
 
     def _fetch(self, entry: Any) -> tuple[Path, Path, Path]:
         """The version's model, metadata and smoke sample, in the cache (fetched when needed)."""
-        from mlgitops.registry import fetch_artifact, fetch_output
+        from mlgitops.deploy import fetch_version
 
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=self.cache_dir))
         try:
-            model, metadata = fetch_artifact(
-                self.repo, entry, staging, params_file=self.params_file
-            )
-            digest = str(read_json(metadata, "model metadata").get("model_sha256", ""))
-            key = digest.removeprefix("sha256:") or entry.commit
-            sample_name = f"smoke_sample-{entry.commit[:12]}.json"
-            fetch_output(
-                self.repo,
-                entry.commit,
-                _smoke_sample_path(self.repo, entry.commit, self.params_file),
-                staging / sample_name,
-            )
-            final = self.cache_dir / key
+            fetched = fetch_version(self.repo, entry, staging, self.params_file)
+            digest = str(read_json(fetched.metadata, "model metadata").get("model_sha256", ""))
+            final = self.cache_dir / (digest.removeprefix("sha256:") or entry.commit)
             final.mkdir(exist_ok=True)
+            sample = final / f"smoke_sample-{entry.commit[:12]}.json"
             # Moves within one directory are atomic: a cached directory never holds a torn file.
-            model.replace(final / MODEL_FILE)
-            metadata.replace(final / METADATA_FILE)
-            (staging / sample_name).replace(final / sample_name)
-            return final / MODEL_FILE, final / METADATA_FILE, final / sample_name
+            fetched.model.replace(final / MODEL_FILE)
+            fetched.metadata.replace(final / METADATA_FILE)
+            fetched.smoke_sample.replace(sample)
+            return final / MODEL_FILE, final / METADATA_FILE, sample
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
