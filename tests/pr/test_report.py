@@ -102,6 +102,7 @@ def test_slices_come_worst_first(doc: dict) -> None:
     ]
     order = {
         "❌ worse": 0,
+        "❌ out of bounds": 0,
         "⚠️ inconclusive": 1,
         "✅ not worse": 2,
         "🟢 better": 3,
