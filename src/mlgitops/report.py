@@ -114,8 +114,14 @@ def _slice_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(rows, key=key)
 
 
-def render_pr(doc: dict[str, Any]) -> str:
-    """The pull-request comment (and job summary) for a ``compare.json`` document."""
+def render_pr(doc: dict[str, Any], images: dict[str, str] | None = None) -> str:
+    """The pull-request comment (and job summary) for a ``compare.json`` document.
+
+    Args:
+        doc: The compare document.
+        images: Chart name -> PNG path (relative to the Markdown file) to show instead of the
+            Mermaid version of that chart.
+    """
     icon, title = VERDICT_TITLES[doc["verdict"]]
     base_label = doc["base"]["label"]
     template = _environment().get_template("pr_report.md.j2")
@@ -124,4 +130,5 @@ def render_pr(doc: dict[str, Any]) -> str:
         icon=icon,
         title=title.format(base=base_label),
         slice_rows=_slice_rows(doc),
+        images=images or {},
     )

@@ -140,3 +140,18 @@ def test_a_baseline_that_cannot_score_the_new_rows_is_not_compared(small_project
     )
     retyped = frame.assign(age=frame["age"].astype(str) + " years")
     assert "column age is no longer of the type" in incompatibility(model, model, retyped)
+
+
+def test_png_charts_replace_the_mermaid_ones_when_asked(doc: dict, tmp_path: Path) -> None:
+    from mlgitops.charts_png import render_png
+
+    written = render_png(doc["charts"], tmp_path / "charts")
+    assert set(written) == {"roc"}
+    png = Path(written["roc"]).read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert render_png(doc["charts"], tmp_path / "again")["roc"] and (
+        (tmp_path / "again/roc.png").read_bytes() == png
+    )
+    text = render_pr(doc, {"roc": "charts/roc.png"})
+    assert "![ROC curve on the evaluation rows](charts/roc.png)" in text
+    assert "xychart-beta" not in text

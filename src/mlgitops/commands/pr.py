@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tempfile
@@ -284,8 +285,16 @@ def report_group() -> None:
 @PARAMS_OPTION
 @click.option("--compare", "compare_path", type=OptionalPath, help="compare.json to render.")
 @click.option("--out", "out_path", type=OptionalPath, help="Where to write the Markdown.")
+@click.option(
+    "--png-dir",
+    type=OptionalPath,
+    help="Also draw the curves as PNG files here and show those instead of Mermaid (for CML "
+    "--publish; needs mlgitops[png]).",
+)
 @fails_cleanly
-def report_pr_command(params_path: Path, compare_path: Path | None, out_path: Path | None) -> None:
+def report_pr_command(
+    params_path: Path, compare_path: Path | None, out_path: Path | None, png_dir: Path | None
+) -> None:
     """Render the pull-request report (Markdown) from compare.json.
 
     Verdict first, then metrics with confidence intervals, params diff, data changes, slices
@@ -300,7 +309,13 @@ def report_pr_command(params_path: Path, compare_path: Path | None, out_path: Pa
     if not isinstance(doc, dict) or doc.get("kind") != "mlgitops.compare":
         raise MlgitopsError(f"{source} is not a compare.json written by mlgitops compare.")
     out = _report_paths(params, out_path, "pr.md")
-    write_text(out, render_pr(doc))
+    images = None
+    if png_dir is not None:
+        from mlgitops.charts_png import render_png
+
+        written = render_png(doc.get("charts", {}), png_dir)
+        images = {k: os.path.relpath(v, out.parent) for k, v in written.items()}
+    write_text(out, render_pr(doc, images))
     click.echo(f"wrote {out}")
 
 
