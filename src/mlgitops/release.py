@@ -115,7 +115,10 @@ def classify_status(status: dict[str, Any], outputs: set[str]) -> tuple[list[str
     """
     stale: list[str] = []
     missing: list[str] = []
-    for stage, entries in sorted(status.items()):
+    for address, entries in sorted(status.items()):
+        # DVC names a stage "path/to/dvc.yaml:name" when run from another directory.
+        file, _, name = address.rpartition(":")
+        stage = name if not file or Path(file).name == "dvc.yaml" else address
         for entry in entries:
             if isinstance(entry, str):
                 stale.append(f"stage {stage}: {entry}")
@@ -202,14 +205,14 @@ def model_md5(root: Path, commit: str, params_file: str) -> str | None:
     return lock_outputs(_lock_at(root, commit)).get(model) if model else None
 
 
-def _input_schema_at(
+def _metadata_at(
     root: Path, entry: VersionEntry, params_file: str, workdir: Path
 ) -> dict[str, Any]:
     metadata_path = _paths_at(root, entry.commit, params_file).get("model_metadata")
     if not metadata_path:
         raise ReleaseError(f"{params_file} at {entry.tag} names no paths.model_metadata.")
     target = fetch_output(root, entry.commit, metadata_path, workdir / f"{entry.version}.json")
-    return read_json(target, f"model metadata of {entry.tag}")["input_schema"]
+    return read_json(target, f"model metadata of {entry.tag}")
 
 
 @dataclass(frozen=True)
@@ -238,28 +241,34 @@ def plan_release(
     trailer = parse_bump(trailers(root, commit), f"the message of commit {commit[:12]}")
     ours = model_md5(root, commit, params_file)
     theirs = model_md5(root, latest.commit, params_file) if latest else None
-    changed = latest is None or ours is None or ours != theirs
+    model_changed = latest is None or ours is None or ours != theirs
+    schema_changed = False
     changes: tuple[SchemaChange, ...] = ()
-    if latest is not None and changed:
+    if latest is not None:
+        # The served contract is the model plus its input schema: the same model file behind a
+        # different schema gate accepts different records, so it is a new version too.
+        new_schema = schema_from_dict(metadata["input_schema"], "the model's input schema")
         try:
-            old = _input_schema_at(root, latest, params_file, workdir)
+            old_metadata = _metadata_at(root, latest, params_file, workdir)
         except MlgitopsError as exc:
-            if trailer is None:
+            if model_changed and trailer is None:
                 raise ReleaseError(
                     f"cannot compare input schemas with {latest.tag}: {exc} Or state the bump "
                     "with a Release-Bump: major|minor|patch|none trailer."
                 ) from exc
         else:
-            changes = schema_changes(
-                schema_from_dict(old, f"input schema of {latest.tag}"),
-                schema_from_dict(metadata["input_schema"], "the model metadata's input schema"),
+            old_schema = schema_from_dict(
+                old_metadata["input_schema"], f"input schema of {latest.tag}"
             )
+            schema_changed = old_schema.fingerprint() != new_schema.fingerprint()
+            changes = schema_changes(old_schema, new_schema)
     decision = decide_version(
         latest=None if latest is None else latest.version,
         first_version=params.release.first_version,
-        model_changed=changed,
+        model_changed=model_changed or schema_changed,
         changes=changes,
         trailer=trailer,
+        what_changed="the model changed" if model_changed else "the input schema changed",
     )
     return Plan(versions=versions, latest=latest, decision=decision, changes=changes)
 

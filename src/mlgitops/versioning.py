@@ -2,7 +2,8 @@
 
 The rules, in order:
 
-1. The model file is byte-identical to the latest registered version's: nothing to release.
+1. The model file is byte-identical to the latest registered version's, behind the same input
+   schema: nothing to release.
 2. No version is registered yet: the first release is ``release.first_version``.
 3. A ``Release-Bump: major|minor|patch|none`` trailer in the merged commit's message decides.
 4. The input schema changed incompatibly: **major**. Incompatible means a record the old schema
@@ -232,8 +233,18 @@ def decide_version(
     model_changed: bool,
     changes: tuple[SchemaChange, ...],
     trailer: Bump | None,
+    what_changed: str = "the model changed",
 ) -> VersionDecision:
-    """Apply the numbering rules of this module (see its docstring)."""
+    """Apply the numbering rules of this module (see its docstring).
+
+    Args:
+        latest: The latest registered version, None before the first release.
+        first_version: The version of a first release.
+        model_changed: Whether the artifact differs from ``latest``'s (model file or schema).
+        changes: The input schema's changes since ``latest``.
+        trailer: The ``Release-Bump`` trailer of the merged commit, if any.
+        what_changed: How the reason of a minor bump puts it.
+    """
     if latest is not None and not model_changed:
         return VersionDecision(None, "unchanged", f"the model is identical to {latest}'s")
     if trailer == "none":
@@ -250,4 +261,4 @@ def decide_version(
         listed = "; ".join(c.sentence() for c in breaking)
         why = f"the input schema changed incompatibly: {listed}"
         return VersionDecision(bump_version(latest, "major"), "major", why)
-    return VersionDecision(bump_version(latest, "minor"), "minor", "the model changed")
+    return VersionDecision(bump_version(latest, "minor"), "minor", what_changed)

@@ -1,0 +1,150 @@
+"""``mlgitops release`` with real git, real DVC, real GTO, a bare origin and a local DVC remote."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.sandbox import run
+from tests.registry.conftest import NAME, World, cli, gto_show, origin_tags
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("sandbox_env")]
+
+
+def _outputs(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines())
+
+
+def test_releasing_twice_on_the_same_commit_makes_one_tag(world: World, tmp_path: Path) -> None:
+    base = world.commits["base"]
+    outputs = tmp_path / "outputs"
+    first = cli(world.work, "release", "--outputs", str(outputs))
+    assert first.exit_code == 0, first.output
+    assert f"released {NAME}@v0.1.0 (commit {base[:12]}): the first registered version" in (
+        first.stdout
+    )
+    assert _outputs(outputs) == {
+        "status": "released",
+        "released": "true",
+        "version": "v0.1.0",
+        "tag": f"{NAME}@v0.1.0",
+        "commit": base,
+        "card": "reports/model_card.md",
+    }
+    card = (world.work / "reports" / "model_card.md").read_text()
+    assert card.startswith(f"# Model card: {NAME} v0.1.0")
+    assert "| accuracy |" in card and "Wilson score" in card
+    assert json.loads((world.work / "reports" / "model_card.json").read_text())["version"] == (
+        "v0.1.0"
+    )
+    # The annotated tag carries the metrics summary, and the DVC remote has the model.
+    message = run(world.work, "git", "tag", "-l", "--format=%(contents)", f"{NAME}@v0.1.0").stdout
+    assert "Bump: first (the first registered version)" in message
+    assert "accuracy: 0.8" in message
+    assert any(world.dvcstore.rglob("*")), "dvc push before the tag"
+
+    outputs.unlink()
+    again = cli(world.work, "release", "--outputs", str(outputs))
+    assert again.exit_code == 0, again.output
+    assert f"nothing to release: commit {base[:12]} is already registered as {NAME}@v0.1.0" in (
+        again.stdout
+    )
+    assert _outputs(outputs)["status"] == "already_released"
+    assert origin_tags(world) == {f"{NAME}@v0.1.0": base}
+    assert gto_show(world.work) == {"latest": "v0.1.0"}
+
+    # A commit whose model is byte-identical to the latest version's is not a new version.
+    run(world.work, "git", "commit", "-q", "--allow-empty", "-m", "Docs only")
+    same = cli(world.work, "release")
+    assert same.exit_code == 0, same.output
+    assert "nothing to release: the model is identical to v0.1.0's" in same.stdout
+    assert list(origin_tags(world)) == [f"{NAME}@v0.1.0"]
+
+
+def test_a_stale_dvc_lock_is_refused_naming_what_changed(world: World) -> None:
+    params = world.work / "params.yaml"
+    params.write_text(params.read_text().replace("learning_rate: 0.1", "learning_rate: 0.3"))
+    run(world.work, "git", "commit", "-q", "-am", "Change a param, forget dvc repro")
+    result = cli(world.work, "release", "--check")
+    assert result.exit_code == 2
+    assert "the committed dvc.lock does not match the code, params and data" in result.stderr
+    assert "stage train: params train modified" in result.stderr
+    assert "run dvc repro and commit dvc.lock" in result.stderr
+    assert origin_tags(world) == {}
+
+
+def test_a_tag_name_already_pointing_elsewhere_fails_loudly(world: World) -> None:
+    first = run(world.work, "git", "rev-list", "--max-parents=0", "HEAD").stdout.strip()
+    # Someone made a lightweight tag by hand (GTO does not count it as a registration).
+    run(world.work, "git", "tag", f"{NAME}@v0.1.0", first)
+    run(world.work, "git", "push", "-q", "origin", f"{NAME}@v0.1.0")
+    result = cli(world.work, "release")
+    assert result.exit_code == 2
+    assert f"tag {NAME}@v0.1.0 already exists" in result.stderr
+    assert first in result.stderr and world.commits["base"] in result.stderr
+    assert origin_tags(world) == {f"{NAME}@v0.1.0": first}
+
+
+def _hook(repo: Path, script: str) -> None:
+    hook = repo / ".git" / "hooks" / "pre-push"
+    hook.write_text(script)
+    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
+
+
+def test_two_racing_releases_get_strictly_increasing_versions_and_lose_none(
+    world: World,
+) -> None:
+    assert cli(world.work, "release").exit_code == 0  # v0.1.0 on base
+    run(world.work, "dvc", "push", "-q", "--all-branches")
+    x = world.clone("x")
+    y = world.clone("y")
+    for clone, branch in ((x, "change"), (y, "other")):
+        run(clone, "git", "fetch", "-q", str(world.work), f"{branch}:{branch}")
+        run(clone, "git", "checkout", "-q", branch)
+        run(clone, "dvc", "pull", "-q")
+    # The race, made certain: y computes its version, tags, and as it pushes, x's whole
+    # release runs and takes that very number first. y's push is rejected; y must fetch again
+    # and take the next number.
+    mlgitops = shlex.quote(str(Path(sys.executable).parent / "mlgitops"))
+    _hook(
+        y,
+        "#!/bin/sh\n"
+        f"if [ ! -e {shlex.quote(str(y / '.git' / 'raced'))} ]; then\n"
+        f"  touch {shlex.quote(str(y / '.git' / 'raced'))}\n"
+        f"  cd {shlex.quote(str(x))} && env -u GIT_DIR -u GIT_WORK_TREE -u GIT_INDEX_FILE "
+        f"{mlgitops} release >&2 || exit 1\n"
+        "fi\n",
+    )
+    result = run(y, "mlgitops", "release")
+    assert f"{NAME}@v0.2.0 was taken on origin by commit {world.commits['change'][:12]}" in (
+        result.stderr
+    )
+    assert f"released {NAME}@v0.3.0" in result.stdout
+    assert origin_tags(world) == {
+        f"{NAME}@v0.1.0": world.commits["base"],
+        f"{NAME}@v0.2.0": world.commits["change"],
+        f"{NAME}@v0.3.0": world.commits["other"],
+    }
+    assert gto_show(y)["latest"] == "v0.3.0"
+
+
+def test_an_incompatible_input_schema_is_a_major_version(world: World) -> None:
+    assert cli(world.work, "release").exit_code == 0  # v0.1.0
+    run(world.work, "git", "checkout", "-q", "narrow")
+    run(world.work, "dvc", "checkout", "-q")
+    result = cli(world.work, "release", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["status"], doc["version"], doc["parent"]) == ("released", "v1.0.0", "v0.1.0")
+    assert "the input schema changed incompatibly: age: max 100.0 -> 95.0" in doc["reason"]
+    assert [(c["column"], c["rule"], c["breaking"]) for c in doc["schema_changes"]] == [
+        ("age", "max", True)
+    ]
+    card = (world.work / "reports" / "model_card.md").read_text()
+    assert "Numbered **major**" in card and "**breaking**: `age` max" in card
+    assert gto_show(world.work)["latest"] == "v1.0.0"
