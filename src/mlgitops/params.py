@@ -11,6 +11,7 @@ left to the user's code, which parses them with :func:`load_section` and the sam
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -145,6 +146,7 @@ class ServeParams(Section):
     port: int = Field(ge=0, le=65_535)
     watch_interval: float = Field(ge=0.1, le=86_400)
     max_batch_rows: int = Field(ge=1, le=1_000_000)
+    model_threads: int = Field(ge=1, le=256)
     max_body_bytes: int = Field(ge=1_024, le=1_073_741_824)
     log_batch_rows: int = Field(ge=1, le=100_000)
     log_flush_seconds: float = Field(gt=0, le=60)
@@ -212,6 +214,89 @@ class ModelCardParams(Section):
     limitations: tuple[str, ...]
 
 
+class ProfileParams(Section):
+    """How ``mlgitops profile`` summarises the training data for the drift check."""
+
+    psi_bins: int = Field(ge=2, le=100)
+    max_reference_values: int = Field(ge=100, le=1_000_000)
+    bootstrap_resamples: int = Field(ge=100, le=1_000_000)
+    seed: int
+
+
+class DriftSourceParams(Section):
+    """Where the scheduled drift check gets the current batch."""
+
+    kind: Literal["path", "dvc", "command"]
+    path: str = Field(min_length=1)
+    command: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _command_fits_kind(self) -> DriftSourceParams:
+        if self.kind == "command" and not self.command:
+            raise ValueError("kind command needs command: the program that writes path")
+        if self.kind != "command" and self.command:
+            raise ValueError(f"command applies to kind command only, not {self.kind}")
+        return self
+
+
+class RetrainParams(Section):
+    """Whether a drift alarm opens a retraining pull request, and what refreshes the data."""
+
+    enabled: bool
+    command: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _enabled_needs_command(self) -> RetrainParams:
+        if self.enabled and not self.command:
+            raise ValueError("enabled needs command: the program that refreshes the training data")
+        return self
+
+
+class DriftParams(Section):
+    """The drift check: per-feature tests, the decision rule, windows, source and retraining."""
+
+    alpha: float = Field(gt=0, lt=0.5)
+    correction: Literal["holm", "bh"]
+    numeric_threshold: float = Field(ge=0)
+    categorical_threshold: float = Field(ge=0, le=1)
+    null_threshold: float = Field(ge=0, le=1)
+    share_threshold: float = Field(gt=0, le=1)
+    key_features: tuple[str, ...]
+    min_rows: int = Field(ge=1)
+    min_expected: float = Field(gt=0)
+    window: str = Field(min_length=1)
+    time_column: str = Field(min_length=1)
+    confidence: float = Field(gt=0.5, lt=1)
+    bootstrap_resamples: int = Field(ge=100, le=1_000_000)
+    seed: int
+    chart_bins: int = Field(ge=2, le=40)
+    source: DriftSourceParams
+    retrain: RetrainParams
+
+    @model_validator(mode="after")
+    def _window_is_a_duration(self) -> DriftParams:
+        window_seconds(self.window)
+        return self
+
+
+WINDOW_UNITS = {"s": 1, "min": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def window_seconds(window: str) -> int:
+    """The length of a window written as a whole number and a unit (``1d``, ``6h``, ``30min``).
+
+    Raises:
+        ValueError: the text is not a positive whole number followed by s, min, h, d or w.
+    """
+    match = re.fullmatch(r"\s*([0-9]+)\s*(s|min|h|d|w)\s*", window)
+    if match is None or int(match.group(1)) == 0:
+        raise ValueError(
+            f"window must be a positive whole number and a unit (s, min, h, d, w), such as 1d "
+            f"or 6h, got {window!r}"
+        )
+    return int(match.group(1)) * WINDOW_UNITS[match.group(2)]
+
+
 class PathsParams(Section):
     """Every file the pipeline reads or writes, named once; ``dvc.yaml`` refers to these."""
 
@@ -231,6 +316,7 @@ class PathsParams(Section):
     prediction_log: str
     serve_cache: str
     model_card: str
+    profile: str
 
 
 class Params(BaseModel):
@@ -247,6 +333,8 @@ class Params(BaseModel):
     release: ReleaseParams
     deploy: DeployParams
     model_card: ModelCardParams
+    profile: ProfileParams
+    drift: DriftParams
     paths: PathsParams
 
     @model_validator(mode="after")

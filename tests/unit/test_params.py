@@ -40,6 +40,8 @@ def test_the_example_params_load_into_frozen_typed_objects(root: Path) -> None:
         "release",
         "deploy",
         "model_card",
+        "profile",
+        "drift",
         "paths",
     }
 
