@@ -8,17 +8,23 @@ of one) and answers ``{"version", "request_id", "predictions": [{"label", "score
 the server goes on serving. A body larger than ``serve.max_body_bytes`` is a 413; no model loaded
 is a 503; a model that fails on records its schema accepts is a 500.
 
-Parsing, validation and prediction run in the thread pool, so the event loop stays free for
-``/health`` and ``/metrics`` while a large batch is scored.
+Parsing, validation and prediction run on one dedicated thread, one request at a time, so the
+event loop stays free for ``/health`` and ``/metrics`` while a batch is scored. One thread, not a
+pool: the work holds the GIL except inside the model, and several threads calling a
+scikit-learn model at once each start their own OpenMP team, which on a small machine makes every
+answer slower (measured in ``docs/bench/serve.md``); that thread's model calls use at most
+``serve.model_threads`` OpenMP/BLAS threads. Scale out with more processes or replicas.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -104,6 +110,18 @@ class Answer:
         self.predictions = predictions
 
 
+def limit_model_threads(threads: int) -> None:
+    """Cap the OpenMP and BLAS threads of model calls made from this thread.
+
+    OpenMP's thread count is per calling thread, so this runs once in the prediction thread.
+    Small requests gain nothing from a parallel region per tree, and under load the extra
+    threads only wait on each other (``serve.model_threads``, see ``docs/bench/serve.md``).
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+
+
 def answer(served: ServedModel, body: bytes, max_rows: int) -> Answer:
     """Parse, check and predict one /predict body with one model snapshot (runs in a thread)."""
     try:
@@ -142,6 +160,13 @@ def create_app(
         status: What ``/version`` shows under ``watch`` (the stage watcher's status).
     """
 
+    predictor = ThreadPoolExecutor(
+        max_workers=1,
+        thread_name_prefix="predict",
+        initializer=limit_model_threads,
+        initargs=(params.model_threads,),
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
         if log is not None:
@@ -153,6 +178,7 @@ def create_app(
         finally:
             if on_shutdown is not None:
                 on_shutdown()
+            predictor.shutdown(wait=True)
             if log is not None:
                 await run_in_threadpool(log.close)
 
@@ -182,7 +208,9 @@ def create_app(
         headers = {"X-Request-ID": request_id}
         try:
             body = b"".join(chunks)
-            result = await run_in_threadpool(answer, served, body, params.max_batch_rows)
+            result = await asyncio.get_running_loop().run_in_executor(
+                predictor, answer, served, body, params.max_batch_rows
+            )
         except Exception as exc:
             logger.exception("version %s failed on records its schema accepts", served.version)
             return _json(
