@@ -26,6 +26,7 @@ the stage is assigned back to the version before it, so the tags stay the truth.
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import subprocess
@@ -338,7 +339,11 @@ ALLOWED = [
 def _tar_bytes(files: dict[str, bytes], prefix: str) -> bytes:
     """A gzipped tar of ``files`` under ``prefix/``, byte-reproducible (fixed times, owners)."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+    # gzip records a time in its header too: fixed at 0, like every member's.
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive,
+    ):
         for name in sorted(files):
             info = tarfile.TarInfo(f"{prefix}/{name}")
             info.size = len(files[name])

@@ -9,6 +9,9 @@ commits, and every test gets a copy of that world:
 - ``narrow``: base + ``age`` max 100 -> 95 in the data schema (an incompatible input schema),
   on branch ``narrow``.
 
+Deploy targets: staging is the built-in server; prod a command that deploys nothing (its smoke
+test runs in process on the fetched files), so a walk through both stages starts one server.
+
 ``work`` has all four in its DVC cache; ``origin.git`` has main at ``base``; ``dvcstore`` (the
 DVC remote of the copy's ``work`` and of every clone made with :meth:`World.clone`) starts empty.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +46,9 @@ def _edit_yaml(path: Path, edit) -> None:
 def _fast_params(raw: dict[str, Any]) -> None:
     raw["train"]["max_iter"] = 10
     raw["release"].update(first_version="v0.1.0", bootstrap_resamples=200)
-    for stage in ("staging", "prod"):
-        raw["deploy"][stage].update(smoke_timeout=20.0)
+    raw["deploy"]["staging"].update(target="server", smoke_timeout=20.0)
+    # prod: a command that deploys nothing, so its smoke test runs in process (no second server)
+    raw["deploy"]["prod"].update(target="command", command=[sys.executable, "-c", "pass"])
 
 
 def _branch(work: Path, name: str, message: str, edit) -> str:
