@@ -104,6 +104,12 @@ def lock_outputs(lock: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+def _stage_name(address: str) -> str:
+    """A stage's name; DVC calls it "path/to/dvc.yaml:name" when run from another directory."""
+    file, _, name = address.rpartition(":")
+    return name if file and Path(file).name == "dvc.yaml" else address
+
+
 def classify_status(status: dict[str, Any], outputs: set[str]) -> tuple[list[str], list[str]]:
     """Split ``dvc status`` into stale stages and outputs missing from the workspace (pure).
 
@@ -115,10 +121,7 @@ def classify_status(status: dict[str, Any], outputs: set[str]) -> tuple[list[str
     """
     stale: list[str] = []
     missing: list[str] = []
-    for address, entries in sorted(status.items()):
-        # DVC names a stage "path/to/dvc.yaml:name" when run from another directory.
-        file, _, name = address.rpartition(":")
-        stage = name if not file or Path(file).name == "dvc.yaml" else address
+    for stage, entries in sorted((_stage_name(a), e) for a, e in status.items()):
         for entry in entries:
             if isinstance(entry, str):
                 stale.append(f"stage {stage}: {entry}")

@@ -148,3 +148,19 @@ def test_an_incompatible_input_schema_is_a_major_version(world: World) -> None:
     card = (world.work / "reports" / "model_card.md").read_text()
     assert "Numbered **major**" in card and "**breaking**: `age` max" in card
     assert gto_show(world.work)["latest"] == "v1.0.0"
+
+
+def test_without_a_dvc_remote_the_release_stops_unless_allowed(world: World) -> None:
+    run(world.work, "dvc", "remote", "remove", "--local", "storage")
+    refused = cli(world.work, "release")
+    assert refused.exit_code == 2
+    assert "no default DVC remote is configured" in refused.stderr
+    assert "release.require_remote: false" in refused.stderr
+    assert origin_tags(world) == {}
+    params = world.work / "params.yaml"
+    params.write_text(params.read_text().replace("require_remote: true", "require_remote: false"))
+    run(world.work, "git", "commit", "-q", "-am", "Release without a DVC remote")
+    allowed = cli(world.work, "release")
+    assert allowed.exit_code == 0, allowed.output
+    assert "no DVC remote is configured; the outputs stay in this cache only" in allowed.stderr
+    assert list(origin_tags(world)) == [f"{NAME}@v0.1.0"]
