@@ -8,6 +8,7 @@ for CI step outputs (``--outputs "$GITHUB_OUTPUT"`` in GitHub Actions).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -91,7 +92,7 @@ def release_command(
         commit = commit_of(root, "HEAD")
         check = check_pipeline(root, commit)
         # Outputs that are only absent are fetched or rebuilt by the next step (dvc repro --pull).
-        require_reproducible(type(check)(check.stale, (), check.uncommitted), commit)
+        require_reproducible(dataclasses.replace(check, missing=()), commit)
         absent = f"; {len(check.missing)} output(s) to fetch or rebuild" if check.missing else ""
         click.echo(f"release: dvc.lock matches commit {commit[:12]}{absent}")
         return
