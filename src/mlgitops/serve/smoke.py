@@ -159,6 +159,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _short(payload: Any, limit: int = 300) -> str:
+    """A response body for a message: compact JSON, cut at ``limit`` characters."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _close(a: Any, b: Any) -> bool:
     return _is_number(a) and _is_number(b) and math.isfinite(a) and abs(a - b) <= TOLERANCE
 
@@ -324,14 +330,18 @@ def smoke_test(
     elif status == 200 and isinstance(payload, dict) and payload.get("status") == "ok":
         checks.append(SmokeCheck("health", True, f"healthy, serving {payload.get('version')}"))
     else:
-        checks.append(SmokeCheck("health", False, f"GET /health answered {status}: {payload}"))
+        checks.append(
+            SmokeCheck("health", False, f"GET /health answered {status}: {_short(payload)}")
+        )
 
     status, payload, error = _request(f"{base}/version", timeout=timeout)
     served = payload.get("version") if isinstance(payload, dict) else None
     if error:
         checks.append(SmokeCheck("version", False, error))
     elif status != 200 or served is None:
-        checks.append(SmokeCheck("version", False, f"GET /version answered {status}: {payload}"))
+        checks.append(
+            SmokeCheck("version", False, f"GET /version answered {status}: {_short(payload)}")
+        )
     elif expected_version is not None and served != expected_version:
         checks.append(
             SmokeCheck(
@@ -347,7 +357,9 @@ def smoke_test(
     if error:
         checks.append(SmokeCheck("predict", False, error))
     elif status != 200 or not isinstance(payload, dict):
-        checks.append(SmokeCheck("predict", False, f"POST /predict answered {status}: {payload}"))
+        checks.append(
+            SmokeCheck("predict", False, f"POST /predict answered {status}: {_short(payload)}")
+        )
     elif expected_version is not None and payload.get("version") != expected_version:
         checks.append(
             SmokeCheck(
