@@ -101,12 +101,49 @@ def free_port() -> int:
 # -- the load generator (the same for both servers) -----------------------------------------------
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (all their threads), from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def session_pids(session: int) -> list[int]:
+    """Every process of a session (MLflow's CLI runs its server as a child process)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == session:
+                found.append(int(entry.name))
+    return found
+
+
 def run_load(
-    port: int, path: str, bodies: list[bytes], concurrency: int, duration: float
+    port: int,
+    path: str,
+    bodies: list[bytes],
+    concurrency: int,
+    duration: float,
+    pids: list[int],
 ) -> dict[str, Any]:
-    """Send ``bodies`` round-robin from ``concurrency`` keep-alive connections; time each."""
+    """Send ``bodies`` round-robin from ``concurrency`` keep-alive connections; time each.
+
+    Also measures the server's CPU time over the whole round (warm-up included) per request
+    answered: unlike wall time, it hardly depends on what else the machine is doing.
+    """
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors = [0] * concurrency
+    answered = [0] * concurrency
+    cpu_before = cpu_seconds(pids)
     start_measuring = time.perf_counter() + WARMUP
     stop_at = start_measuring + duration
 
@@ -130,6 +167,7 @@ def run_load(
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             done = time.perf_counter()
+            answered[i] += ok
             if now >= start_measuring:
                 if ok:
                     latencies[i].append(done - now)
@@ -143,7 +181,13 @@ def run_load(
     for t in threads:
         t.join()
     all_latencies = sorted(x for xs in latencies for x in xs)
-    return {"latencies": all_latencies, "errors": sum(errors), "seconds": duration}
+    cpu = cpu_seconds(pids) - cpu_before
+    return {
+        "latencies": all_latencies,
+        "errors": sum(errors),
+        "seconds": duration,
+        "cpu_ms_per_request": cpu * 1000 / max(1, sum(answered)),
+    }
 
 
 def summarise(runs: list[dict[str, Any]], batch: int, concurrency: int) -> dict[str, Any]:
@@ -167,6 +211,7 @@ def summarise(runs: list[dict[str, Any]], batch: int, concurrency: int) -> dict[
         "p50_ms": pct(0.50),
         "p99_ms": pct(0.99),
         "mean_ms": statistics.fmean(latencies) * 1000 if n else float("nan"),
+        "cpu_ms_per_request": statistics.median(r["cpu_ms_per_request"] for r in runs),
     }
 
 
@@ -281,7 +326,7 @@ def bodies_for(records: list[dict[str, Any]], size: int, key: str) -> list[bytes
 
 
 def scenarios(
-    servers: dict[str, tuple[int, str, str]],
+    servers: dict[str, tuple[int, str, str, list[int]]],
     records: list[dict[str, Any]],
     args: argparse.Namespace,
 ) -> dict[str, list[dict[str, Any]]]:
@@ -293,10 +338,10 @@ def scenarios(
             for i in range(args.rounds):
                 order = list(servers) if i % 2 == 0 else list(reversed(servers))
                 for name in order:
-                    port, path, key = servers[name]
+                    port, path, key, pids = servers[name]
                     bodies = bodies_for(records, size, key)
                     runs[name].append(
-                        run_load(port, path, bodies, concurrency, args.duration / args.rounds)
+                        run_load(port, path, bodies, concurrency, args.duration / args.rounds, pids)
                     )
             for name, rs in runs.items():
                 result = summarise(rs, size, concurrency)
@@ -305,6 +350,7 @@ def scenarios(
                     f"  {name:>8}: batch {size:>3}, concurrency {concurrency}: "
                     f"{result['throughput_rps']:.0f} req/s (rounds {result['round_rps']}), "
                     f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
+                    f"server CPU {result['cpu_ms_per_request']:.2f} ms/request, "
                     f"{result['errors']} errors",
                     flush=True,
                 )
@@ -313,8 +359,9 @@ def scenarios(
 
 def table(results: dict[str, list[dict[str, Any]]]) -> str:
     lines = [
-        "| request | concurrency | server | requests/s | rows/s | p50 ms | p99 ms | errors |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| request | concurrency | server | requests/s | rows/s | p50 ms | p99 ms "
+        "| server CPU ms/request | errors |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     keyed = {
         (r["batch"], r["concurrency"], server): r for server, rs in results.items() for r in rs
@@ -324,7 +371,8 @@ def table(results: dict[str, list[dict[str, Any]]]) -> str:
         what = "1 row" if batch == 1 else f"{batch} rows"
         lines.append(
             f"| {what} | {concurrency} | {server} | {r['throughput_rps']:.0f} | "
-            f"{r['rows_per_s']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |"
+            f"{r['rows_per_s']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+            f"{r['cpu_ms_per_request']:.2f} | {r['errors']} |"
         )
     return "\n".join(lines)
 
@@ -367,6 +415,17 @@ def start_mlflow(
     theirs = stack.enter_context(MlflowServer(workdir / "mlflow-model", workdir, env))
     print(f"mlflow models serve {version} on port {theirs.port}", flush=True)
     return theirs, version, positive
+
+
+def _finite(value: Any) -> Any:
+    """NaN (a scenario with no answered request) as null, so the report is valid JSON."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -420,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
                     params=args.params,
                 )
             )
-            servers = {"mlgitops": (ours.port, "/predict", "records")}
+            assert ours.pid is not None
+            servers = {"mlgitops": (ours.port, "/predict", "records", [ours.pid])}
             probe = post(ours.port, "/predict", {"records": records[:BATCH]})
             our_scores = [p["score"] for p in probe["predictions"]]
             if args.skip_mlflow:
@@ -444,13 +504,15 @@ def main(argv: list[str] | None = None) -> int:
                             abs(a - b) for a, b in zip(our_scores, their_scores, strict=True)
                         ),
                     }
-                    servers["mlflow"] = (theirs.port, "/invocations", "dataframe_records")
+                    assert theirs.process is not None
+                    pids = session_pids(theirs.process.pid)
+                    servers["mlflow"] = (theirs.port, "/invocations", "dataframe_records", pids)
             report["results"] = scenarios(servers, records, args)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report["load_average_after"] = os.getloadavg()
 
-    write_json(args.out, report)
+    write_json(args.out, _finite(report))
     print()
     print(table(report["results"]))
     if report["mlflow"] and "max_score_difference" in report["mlflow"]:
