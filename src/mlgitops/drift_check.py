@@ -1,0 +1,856 @@
+"""The drift check (pure core): a batch against a model's profile, and the decision.
+
+Per feature, two tests form part of one family:
+
+- the **distribution** test: two-sample Kolmogorov-Smirnov for numeric features, with the
+  normalised Wasserstein distance (in reference standard deviations) as its effect size; Pearson's
+  chi-square on the reference-versus-current contingency table (rare categories pooled) for
+  categorical features, with the Jensen-Shannon distance (base 2, 0..1) as its effect size;
+- the **null-rate** test (when either side has missing values), with the absolute change of the
+  share of missing values as its effect size.
+
+Jensen-Shannon rather than Cramér's V for categorical features: on a 2 x K reference-versus-current
+table, V is bounded by the balance of the two sample sizes (phi^2 carries a factor
+n_ref n_cur / N^2), so the same change in the category shares gives a V about 4.5 times smaller
+for a 500-row batch against 24,421 training rows than for two equal samples, and a fixed
+threshold on V would mean a different change for every batch size. The JS distance compares the
+two distributions themselves; at small sizes its noise is large, which the p-value gate absorbs.
+
+**Decision** (:func:`decide`): the p-values of every test that could run are adjusted together
+(Holm or Benjamini-Hochberg over all features); a test *fires* when its adjusted p-value is below
+``alpha`` and its effect size is above its threshold. A feature drifts when any of its tests
+fires. The only test judged on its p-value alone is the KS test of a feature whose reference is
+constant (its normalised Wasserstein distance is undefined): any departure from a constant is a
+change of kind, and under no drift a constant stays constant (D = 0, p = 1). The batch drifts
+when the share of drifted features reaches ``share_threshold`` or any key feature drifts.
+
+Under no drift the batch-level false-alarm rate is at most ``alpha``: an alarm needs at least one
+test to reject, and both corrections bound that probability by ``alpha`` when no feature moved
+(Holm under any dependence; BH too when nothing moved, since its FDR is then the family-wise
+error). The effect-size gate only lowers it further. ``tests/drift/test_calibration.py``
+measures it.
+
+**Since when** (:func:`persistent_start`): with a time column, the batch is cut into windows of
+``window`` (aligned to the UTC epoch, so ``1d`` windows start at midnight UTC), the same rule is
+applied within each window, and a drifted feature's ``since`` is the start of the first window
+from which it stays drifted in every window that could be tested.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+from mlgitops.drift_profile import (
+    ColumnReference,
+    Profile,
+    category_values,
+    numeric_values,
+    output_columns,
+)
+from mlgitops.errors import DataError
+from mlgitops.intervals import metric_intervals
+from mlgitops.params import DriftParams, window_seconds
+from mlgitops.stats.drift import (
+    CategoricalDrift,
+    CategoricalReference,
+    NumericDrift,
+    NumericReference,
+    categorical_drift,
+    numeric_drift,
+)
+from mlgitops.stats.multiple import benjamini_hochberg, holm
+
+DRIFT_SCHEMA_VERSION = 1
+
+#: At most this many windows (the most recent) are tested for "since when".
+MAX_WINDOWS = 366
+
+EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+
+Aspect = Literal["distribution", "null_rate"]
+
+EFFECT_NAMES = {"numeric": "wasserstein_normalized", "categorical": "js_distance"}
+TEST_NAMES = {"numeric": "ks", "categorical": "chi2"}
+
+
+# --------------------------------------------------------------------------------- decision
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The decision rule (``drift`` params without the knobs that are not about deciding)."""
+
+    alpha: float
+    correction: Literal["holm", "bh"]
+    numeric_threshold: float
+    categorical_threshold: float
+    null_threshold: float
+    share_threshold: float
+    key_features: tuple[str, ...] = ()
+
+    @classmethod
+    def from_params(cls, params: DriftParams) -> Rule:
+        return cls(
+            alpha=params.alpha,
+            correction=params.correction,
+            numeric_threshold=params.numeric_threshold,
+            categorical_threshold=params.categorical_threshold,
+            null_threshold=params.null_threshold,
+            share_threshold=params.share_threshold,
+            key_features=tuple(params.key_features),
+        )
+
+    def threshold(self, kind: str) -> float:
+        return self.numeric_threshold if kind == "numeric" else self.categorical_threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alpha": self.alpha,
+            "correction": self.correction,
+            "numeric_threshold": self.numeric_threshold,
+            "categorical_threshold": self.categorical_threshold,
+            "null_threshold": self.null_threshold,
+            "share_threshold": self.share_threshold,
+            "key_features": list(self.key_features),
+        }
+
+
+@dataclass(frozen=True)
+class FeatureTest:
+    """One test of one feature, before the decision.
+
+    Attributes:
+        feature: The feature.
+        aspect: ``distribution`` or ``null_rate``.
+        p_value: The raw p-value; None when the test could not run (it is left out of the
+            family).
+        effect: The effect size; None with a p-value means no effect size is defined (a
+            constant reference) and the test is judged on its p-value alone.
+        threshold: The effect size the test must exceed.
+    """
+
+    feature: str
+    aspect: Aspect
+    p_value: float | None
+    effect: float | None
+    threshold: float
+
+
+@dataclass(frozen=True)
+class JudgedTest:
+    """A test after the decision: adjusted p-value, both gates and whether it fires."""
+
+    feature: str
+    aspect: Aspect
+    p_value: float | None
+    p_adjusted: float | None
+    effect: float | None
+    threshold: float
+    significant: bool
+    large: bool | None
+    fires: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "aspect": self.aspect,
+            "p_value": _finite(self.p_value),
+            "p_adjusted": _finite(self.p_adjusted),
+            "effect": _finite(self.effect),
+            "threshold": self.threshold,
+            "significant": self.significant,
+            "large": self.large,
+            "fires": self.fires,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The verdict on a family of tests.
+
+    Attributes:
+        tests: Every test, in input order, with its outcome.
+        features: The features judged (the share's denominator).
+        drifted: The drifted features, in ``features`` order.
+        key_drifted: The drifted key features.
+        share: ``len(drifted) / len(features)``.
+        drift: Whether the batch drifts.
+        reasons: Why, in words.
+        family_size: Number of p-values adjusted together.
+    """
+
+    tests: tuple[JudgedTest, ...]
+    features: tuple[str, ...]
+    drifted: tuple[str, ...]
+    key_drifted: tuple[str, ...]
+    share: float
+    drift: bool
+    reasons: tuple[str, ...]
+    family_size: int
+
+    def outcome(self, feature: str, aspect: Aspect) -> JudgedTest | None:
+        for test in self.tests:
+            if test.feature == feature and test.aspect == aspect:
+                return test
+        return None
+
+
+def adjust(p_values: Sequence[float], correction: str) -> np.ndarray:
+    """Multiplicity-adjusted p-values (Holm or Benjamini-Hochberg), in input order."""
+    if correction == "holm":
+        return holm(np.asarray(p_values, dtype=float))
+    if correction == "bh":
+        return benjamini_hochberg(np.asarray(p_values, dtype=float))
+    raise ValueError(f"correction must be holm or bh, got {correction!r}")
+
+
+def decide(tests: Sequence[FeatureTest], features: Sequence[str], rule: Rule) -> Decision:
+    """Adjust the family's p-values, gate each test on significance and effect, judge the batch.
+
+    Args:
+        tests: Every test of every feature (tests without a p-value are not in the family).
+        features: Every feature judged, tested or not (the share's denominator).
+        rule: The decision rule.
+
+    Returns:
+        The decision.
+    """
+    defined = [i for i, t in enumerate(tests) if t.p_value is not None]
+    adjusted = adjust([tests[i].p_value for i in defined], rule.correction) if defined else []
+    p_adjusted: dict[int, float] = {i: float(a) for i, a in zip(defined, adjusted, strict=True)}
+    outcomes = []
+    for i, test in enumerate(tests):
+        p_adj = p_adjusted.get(i)
+        significant = p_adj is not None and p_adj < rule.alpha
+        large = None if test.effect is None else bool(test.effect > test.threshold)
+        fires = significant and (large is None or large)
+        outcomes.append(
+            JudgedTest(
+                test.feature,
+                test.aspect,
+                test.p_value,
+                p_adj,
+                test.effect,
+                test.threshold,
+                significant,
+                large,
+                fires,
+            )
+        )
+    fired = {o.feature for o in outcomes if o.fires}
+    drifted = tuple(f for f in features if f in fired)
+    key_drifted = tuple(f for f in drifted if f in rule.key_features)
+    share = len(drifted) / len(features) if features else 0.0
+    # Compare counts, not floats: 3 of 12 features reach a threshold of 0.25 exactly.
+    by_share = bool(drifted) and len(drifted) >= rule.share_threshold * len(features) - 1e-9
+    reasons = []
+    if drifted:
+        reasons.append(
+            f"{len(drifted)} of {len(features)} features drifted ({share:.0%}; the batch drifts "
+            f"from {rule.share_threshold:.0%})"
+        )
+    else:
+        reasons.append(f"none of the {len(features)} features drifted")
+    if key_drifted:
+        reasons.append(f"key feature(s) {', '.join(key_drifted)} drifted")
+    return Decision(
+        tests=tuple(outcomes),
+        features=tuple(features),
+        drifted=drifted,
+        key_drifted=key_drifted,
+        share=share,
+        drift=by_share or bool(key_drifted),
+        reasons=tuple(reasons),
+        family_size=len(defined),
+    )
+
+
+def persistent_start(flags: Sequence[bool | None]) -> int | None:
+    """The first window from which a feature stays drifted until the last window.
+
+    Args:
+        flags: Per window, in time order: drifted (True), not drifted (False), or not tested
+            (None: too few rows).
+
+    Returns:
+        The index of the first drifted window after the last window that was tested and not
+        drifted; None when the last tested window is not drifted (the drift is not persistent)
+        or no window was tested.
+    """
+    start = None
+    for i in range(len(flags) - 1, -1, -1):
+        flag = flags[i]
+        if flag is False:
+            break
+        if flag is True:
+            start = i
+    if start is None:
+        return None
+    last_tested = next((f for f in reversed(flags) if f is not None), None)
+    return start if last_tested else None
+
+
+# --------------------------------------------------------------------------------- testing
+
+
+def _finite(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+ColumnDrift = NumericDrift | CategoricalDrift
+
+
+def run_tests(column: ColumnReference, values: pd.Series, params: DriftParams) -> ColumnDrift:
+    """Run the column's two-sample tests against its reference."""
+    if column.kind == "numeric":
+        assert isinstance(column.reference, NumericReference)
+        return numeric_drift(column.reference, numeric_values(values), min_rows=params.min_rows)
+    assert isinstance(column.reference, CategoricalReference)
+    return categorical_drift(
+        column.reference,
+        category_values(values),
+        params.min_expected,
+        min_rows=params.min_rows,
+    )
+
+
+def feature_tests(
+    name: str, kind: str, result: ColumnDrift, rule: Rule
+) -> tuple[FeatureTest, FeatureTest | None]:
+    """The column's distribution test and (when defined) its null-rate test."""
+    if isinstance(result, NumericDrift):
+        effect = result.wasserstein_normalized
+    else:
+        effect = result.js_distance
+    distribution = FeatureTest(name, "distribution", result.p_value, effect, rule.threshold(kind))
+    null = None
+    if result.null_test is not None and result.null_share_current is not None:
+        change = abs(result.null_share_current - result.null_share_reference)
+        null = FeatureTest(name, "null_rate", result.null_test.p_value, change, rule.null_threshold)
+    return distribution, null
+
+
+def _family(
+    columns: Sequence[ColumnReference], results: Mapping[str, ColumnDrift], rule: Rule
+) -> list[FeatureTest]:
+    tests: list[FeatureTest] = []
+    for column in columns:
+        distribution, null = feature_tests(column.name, column.kind, results[column.name], rule)
+        tests.append(distribution)
+        if null is not None:
+            tests.append(null)
+    return tests
+
+
+def _tested(result: ColumnDrift) -> bool:
+    return result.p_value is not None or result.null_test is not None
+
+
+# ----------------------------------------------------------------------------------- charts
+
+
+def _percent(values: np.ndarray) -> list[float]:
+    return [round(float(v) * 100, 1) for v in values]
+
+
+def _label(value: Any, width: int = 16) -> str:
+    text = str(value).replace('"', "'")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _edge_label(value: float, width: float) -> str:
+    # Two significant digits of the bin width: 0.083-wide bins read 0.083, 0.17, 0.25.
+    decimals = max(0, 1 - math.floor(math.log10(width))) if width > 0 else 0
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def numeric_chart(
+    reference: NumericReference, current: np.ndarray, *, bins: int, integer: bool
+) -> dict[str, Any]:
+    """Reference and current shares (percent of all rows) on common bins, plus missing values.
+
+    Bins span the 1st to the 99th percentile of both sides (values beyond fall in the end
+    bins); an integer feature with at most ``bins`` distinct values in that span gets one bar
+    per value.
+    """
+    ref = reference.values
+    finite = current[np.isfinite(current)]
+    rows_ref = reference.n + reference.n_null
+    ref_scale = (reference.n / rows_ref) if rows_ref else 0.0
+    cur_scale = finite.size / current.size if current.size else 0.0
+    pools = [v for v in (ref, finite) if v.size]
+    if not pools:
+        labels: list[str] = []
+        ref_share = np.empty(0)
+        cur_share = np.empty(0)
+    else:
+        lo = min(float(np.quantile(v, 0.01)) for v in pools)
+        hi = max(float(np.quantile(v, 0.99)) for v in pools)
+        if integer and math.floor(hi) - math.ceil(lo) + 1 <= bins:
+            points = np.arange(math.ceil(lo), math.floor(hi) + 1, dtype=float)
+            edges = np.concatenate(([-np.inf], (points[:-1] + points[1:]) / 2, [np.inf]))
+            labels = [f"{int(p)}" for p in points]
+        else:
+            if hi <= lo:
+                hi = lo + 1.0
+            inner = np.linspace(lo, hi, bins + 1)
+            edges = np.concatenate(([-np.inf], inner[1:-1], [np.inf]))
+            labels = [_edge_label(v, (hi - lo) / bins) for v in inner[:-1]]
+
+        def shares(values: np.ndarray, scale: float) -> np.ndarray:
+            if not values.size:
+                return np.zeros(len(labels))
+            counts = np.histogram(values, bins=edges)[0]
+            return counts / values.size * scale
+
+        ref_share = shares(ref, ref_scale)
+        cur_share = shares(finite, cur_scale)
+    series_ref = _percent(ref_share)
+    series_cur = _percent(cur_share)
+    null_ref = 1 - ref_scale if rows_ref else 0.0
+    null_cur = 1 - cur_scale if current.size else 0.0
+    if null_ref > 0 or null_cur > 0:
+        labels = [*labels, "(missing)"]
+        series_ref.append(round(null_ref * 100, 1))
+        series_cur.append(round(null_cur * 100, 1))
+    return {"x": labels, "series": {"reference": series_ref, "current": series_cur}}
+
+
+def categorical_chart(
+    reference: CategoricalReference, current: np.ndarray, *, bins: int
+) -> dict[str, Any]:
+    """Reference and current shares (percent of all rows) of the largest categories.
+
+    Categories are in reference order (most frequent first), then unseen ones; at most
+    ``bins - 1`` are shown by their larger share, the rest are summed as ``(other)``; missing
+    values have their own bar.
+    """
+    rows_ref = reference.n + reference.n_null
+    ref_share = {
+        c: k / rows_ref for c, k in zip(reference.categories, reference.counts, strict=True)
+    }
+    present = [v for v in current.tolist() if v is not None]
+    counts = pd.Series(present, dtype=object).value_counts(sort=True) if present else pd.Series()
+    rows_cur = current.size
+    cur_share = {c: int(k) / rows_cur for c, k in counts.items()} if rows_cur else {}
+    order = list(reference.categories) + [c for c in cur_share if c not in ref_share]
+    largest = sorted(order, key=lambda c: -max(ref_share.get(c, 0.0), cur_share.get(c, 0.0)))[
+        : bins - 1
+    ]
+    shown = [c for c in order if c in set(largest)]
+    rest = [c for c in order if c not in set(largest)]
+    labels = [_label(c) for c in shown]
+    series_ref = [ref_share.get(c, 0.0) for c in shown]
+    series_cur = [cur_share.get(c, 0.0) for c in shown]
+    if rest:
+        labels.append("(other)")
+        series_ref.append(sum(ref_share.get(c, 0.0) for c in rest))
+        series_cur.append(sum(cur_share.get(c, 0.0) for c in rest))
+    null_ref = reference.n_null / rows_ref if rows_ref else 0.0
+    null_cur = (rows_cur - len(present)) / rows_cur if rows_cur else 0.0
+    if null_ref > 0 or null_cur > 0:
+        labels.append("(missing)")
+        series_ref.append(null_ref)
+        series_cur.append(null_cur)
+    return {
+        "x": labels,
+        "series": {
+            "reference": _percent(np.asarray(series_ref)),
+            "current": _percent(np.asarray(series_cur)),
+        },
+    }
+
+
+def column_chart(column: ColumnReference, values: pd.Series, *, bins: int) -> dict[str, Any]:
+    """The reference-versus-current chart data of one column."""
+    if isinstance(column.reference, NumericReference):
+        return numeric_chart(
+            column.reference,
+            numeric_values(values),
+            bins=bins,
+            integer=column.dtype == "integer",
+        )
+    return categorical_chart(column.reference, category_values(values), bins=bins)
+
+
+# ------------------------------------------------------------------------------ the check
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The model's outputs on the batch's rows, and where they came from.
+
+    Attributes:
+        predictions: ``score_frame``'s shape: ``y_pred`` and ``score`` (binary) or
+            ``proba_<class>`` (multiclass), one row per batch row, in batch order.
+        source: ``logged`` (the prediction log's ``_prediction``/``_score``) or ``scored``
+            (the model scored the batch).
+        note: Why that source, in words.
+    """
+
+    predictions: pd.DataFrame
+    source: str
+    note: str
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """The drift check's result; :meth:`to_dict` is ``drift.json``."""
+
+    doc: dict[str, Any] = field(repr=False)
+
+    @property
+    def drift(self) -> bool:
+        return bool(self.doc["verdict"] == "drift")
+
+    @property
+    def headline(self) -> str:
+        return str(self.doc["headline"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.doc
+
+
+def _column_entry(
+    column: ColumnReference,
+    result: ColumnDrift,
+    decision: Decision,
+    *,
+    key: bool,
+) -> dict[str, Any]:
+    distribution = decision.outcome(column.name, "distribution")
+    null = decision.outcome(column.name, "null_rate")
+    assert distribution is not None
+    drifted = column.name in decision.drifted
+    if drifted:
+        verdict = "drifted"
+    elif not _tested(result):
+        verdict = "not_tested"
+    elif distribution.significant or (null is not None and null.significant):
+        verdict = "small"  # significant, but the effect is below its threshold
+    else:
+        verdict = "stable"
+    stats_dict = result.to_dict()
+    entry: dict[str, Any] = {
+        "name": column.name,
+        "kind": column.kind,
+        "dtype": column.dtype,
+        "key": key,
+        "status": result.status,
+        "flags": list(result.flags),
+        "test": TEST_NAMES[column.kind],
+        "effect_name": EFFECT_NAMES[column.kind],
+        "n_reference": result.n_reference,
+        "n_current": result.n_current,
+        "distribution": distribution.to_dict(),
+        "null_rate": None if null is None else null.to_dict(),
+        "null_share_reference": _finite(result.null_share_reference),
+        "null_share_current": _finite(result.null_share_current),
+        "drifted": drifted,
+        "verdict": verdict,
+        "since": None,
+        "stats": stats_dict,
+    }
+    if isinstance(result, NumericDrift):
+        entry["psi"] = _finite(result.psi)
+        entry["psi_expected"] = _finite(result.psi_expected)
+    else:
+        entry["psi"] = None
+        entry["psi_expected"] = None
+    return entry
+
+
+def _sort_key(entry: Mapping[str, Any]) -> tuple[int, float, str]:
+    effect = entry["distribution"]["effect"]
+    threshold = entry["distribution"]["threshold"] or 1.0
+    ratio = -1.0 if effect is None else effect / threshold
+    return (0 if entry["drifted"] else 1, -ratio, entry["name"])
+
+
+def _time_windows(
+    times: pd.Series, width_seconds: int
+) -> tuple[list[pd.Timestamp], list[np.ndarray]]:
+    """Window starts (UTC, aligned to the epoch) and the row positions in each, oldest first."""
+    valid = times.notna().to_numpy()
+    index = np.flatnonzero(valid)
+    seconds = (times[valid] - EPOCH) // pd.Timedelta(seconds=1)
+    window = seconds.to_numpy(dtype=np.int64) // width_seconds
+    starts, groups = [], []
+    for value in np.unique(window):
+        starts.append(EPOCH + pd.Timedelta(seconds=int(value) * width_seconds))
+        groups.append(index[window == value])
+    return starts, groups
+
+
+def _iso(moment: pd.Timestamp | None) -> str | None:
+    if moment is None or pd.isna(moment):
+        return None
+    return moment.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _windows(
+    profile: Profile,
+    batch: pd.DataFrame,
+    times: pd.Series,
+    decision: Decision,
+    params: DriftParams,
+    rule: Rule,
+) -> tuple[list[dict[str, Any]], dict[str, str | None], list[str]]:
+    warnings: list[str] = []
+    starts, groups = _time_windows(times, window_seconds(params.window))
+    if len(starts) > MAX_WINDOWS:
+        warnings.append(
+            f"the batch spans {len(starts)} windows of {params.window}; only the last "
+            f"{MAX_WINDOWS} were tested for when the drift began (use a wider drift.window)."
+        )
+        starts, groups = starts[-MAX_WINDOWS:], groups[-MAX_WINDOWS:]
+    names = [f.name for f in profile.features]
+    flags: dict[str, list[bool | None]] = {name: [] for name in names}
+    rows = []
+    for start, positions in zip(starts, groups, strict=True):
+        part = batch.iloc[positions]
+        entry = {"start": _iso(start), "rows": len(part), "tested": False, "drifted": []}
+        if len(part) < params.min_rows:
+            for name in names:
+                flags[name].append(None)
+            rows.append(entry)
+            continue
+        results = {f.name: run_tests(f, part[f.name], params) for f in profile.features}
+        window_decision = decide(_family(profile.features, results, rule), names, rule)
+        entry["tested"] = True
+        entry["drifted"] = list(window_decision.drifted)
+        for name in names:
+            flags[name].append(
+                (name in window_decision.drifted) if _tested(results[name]) else None
+            )
+        rows.append(entry)
+    since: dict[str, str | None] = {}
+    for name in decision.drifted:
+        start_index = persistent_start(flags[name])
+        since[name] = None if start_index is None else rows[start_index]["start"]
+    return rows, since, warnings
+
+
+def _outputs_section(
+    profile: Profile, outputs: Outputs | None, params: DriftParams, rule: Rule
+) -> dict[str, Any]:
+    if outputs is None:
+        return {"source": "unavailable", "note": "no model outputs for this batch", "columns": []}
+    columns = output_columns(profile.task, outputs.predictions)
+    refs = [o for o in profile.outputs if o.name in columns]
+    results = {o.name: run_tests(o, columns[o.name], params) for o in refs}
+    # Outputs are a family of their own: they are functions of the features, not more evidence.
+    decision = decide(_family(refs, results, rule), [o.name for o in refs], rule)
+    entries = []
+    for o in refs:
+        entry = _column_entry(o, results[o.name], decision, key=False)
+        entry["chart"] = column_chart(o, columns[o.name], bins=params.chart_bins)
+        entries.append(entry)
+    return {
+        "source": outputs.source,
+        "note": outputs.note,
+        "moved": bool(decision.drifted),
+        "columns": entries,
+    }
+
+
+def _performance_section(
+    profile: Profile, batch: pd.DataFrame, outputs: Outputs | None, params: DriftParams
+) -> dict[str, Any]:
+    target = profile.model["target"]
+    base: dict[str, Any] = {"target": target, "confidence": params.confidence, "metrics": []}
+    if target not in batch.columns or not batch[target].notna().any():
+        return {**base, "status": "no_labels", "rows": 0}
+    labelled = batch[target].notna().to_numpy()
+    rows = int(labelled.sum())
+    if outputs is None:
+        return {**base, "status": "unavailable", "rows": rows}
+    predictions = outputs.predictions.loc[labelled].reset_index(drop=True).copy()
+    predictions["y_true"] = batch.loc[labelled, target].to_numpy()
+    task = profile.task
+    if task == "multiclass" and not any(str(c).startswith("proba_") for c in predictions):
+        return {**base, "status": "unavailable", "rows": rows}
+    if rows < params.min_rows:
+        return {**base, "status": "too_few_rows", "rows": rows}
+    try:
+        intervals = metric_intervals(
+            predictions,
+            task=task,
+            positive_class=profile.model.get("positive_class"),
+            classes=profile.model.get("classes"),
+            confidence=params.confidence,
+            resamples=params.bootstrap_resamples,
+            seed=params.seed,
+        )
+    except (DataError, ValueError):
+        # One class only, or too few of a class for the AUC's variance: no calibrated interval.
+        return {**base, "status": "one_class", "rows": rows}
+    z = float(scipy_stats.norm.ppf(0.5 + params.confidence / 2))
+    current = {m.name: m for m in intervals}
+    metrics = []
+    for ref in profile.performance:
+        cur = current.get(ref.name)
+        if cur is None:
+            continue
+        se_cur = (cur.high - cur.low) / (2 * z)
+        diff = cur.value - ref.value
+        half = z * math.sqrt(se_cur**2 + ref.se**2)
+        low, high = diff - half, diff + half
+        worse = high < 0 if ref.higher_is_better else low > 0
+        better = low > 0 if ref.higher_is_better else high < 0
+        metrics.append(
+            {
+                "name": ref.name,
+                "higher_is_better": ref.higher_is_better,
+                "reference": _finite(ref.value),
+                "reference_se": _finite(ref.se),
+                "current": _finite(cur.value),
+                "current_low": _finite(cur.low),
+                "current_high": _finite(cur.high),
+                "difference": _finite(diff),
+                "low": _finite(low),
+                "high": _finite(high),
+                "change": "worse" if worse else "better" if better else "no_change",
+                "method": cur.method,
+            }
+        )
+    dropped = [m["name"] for m in metrics if m["change"] == "worse"]
+    return {
+        **base,
+        "status": "dropped" if dropped else "ok",
+        "rows": rows,
+        "dropped": dropped,
+        "metrics": metrics,
+    }
+
+
+def _headline(decision: Decision) -> str:
+    names = ", ".join(decision.drifted)
+    n, m = len(decision.drifted), len(decision.features)
+    if decision.drift:
+        return f"Drift in {n} of {m} features: {names}"
+    if decision.drifted:
+        return f"No drift: {n} of {m} features moved ({names}), below the alarm rule"
+    return "No drift"
+
+
+def check_drift(
+    profile: Profile,
+    batch: pd.DataFrame,
+    params: DriftParams,
+    *,
+    outputs: Outputs | None,
+    model: Mapping[str, Any],
+    source: Mapping[str, Any],
+) -> DriftReport:
+    """Compare a batch with the profile; decide; build the ``drift.json`` document.
+
+    Args:
+        profile: The model's profile.
+        batch: The current rows (validated against the input schema; every feature present).
+        params: The ``drift`` section.
+        outputs: The model's outputs on the batch (None: not available).
+        model: What to say about the model (name, version, stage, commit, ...).
+        source: What to say about the batch's origin (path, kind, ...).
+
+    Returns:
+        The report.
+
+    Raises:
+        DataError: a key feature is not a model feature.
+    """
+    rule = Rule.from_params(params)
+    names = [f.name for f in profile.features]
+    unknown = [k for k in rule.key_features if k not in names]
+    if unknown:
+        raise DataError(
+            f"drift.key_features names {', '.join(unknown)}, which the model does not take "
+            f"(its features: {', '.join(names)}); fix drift.key_features in params.yaml."
+        )
+    results = {f.name: run_tests(f, batch[f.name], params) for f in profile.features}
+    decision = decide(_family(profile.features, results, rule), names, rule)
+    entries = {
+        f.name: _column_entry(f, results[f.name], decision, key=f.name in rule.key_features)
+        for f in profile.features
+    }
+    for name in decision.drifted:
+        entries[name]["chart"] = column_chart(
+            profile.feature(name), batch[name], bins=params.chart_bins
+        )
+
+    warnings: list[str] = []
+    time_column = params.time_column
+    windows: list[dict[str, Any]] = []
+    since = None
+    time_from = time_to = None
+    if time_column in batch.columns:
+        times = pd.to_datetime(batch[time_column], utc=True, errors="coerce")
+        if times.notna().any():
+            time_from, time_to = _iso(times.min()), _iso(times.max())
+            windows, since_by_feature, more = _windows(
+                profile, batch, times, decision, params, rule
+            )
+            warnings.extend(more)
+            for name, start in since_by_feature.items():
+                entries[name]["since"] = start
+            starts = [s for s in since_by_feature.values() if s is not None]
+            since = min(starts) if starts else None
+        else:
+            warnings.append(f"the time column {time_column} holds no readable times.")
+    untested = [n for n in names if entries[n]["verdict"] == "not_tested"]
+    if untested:
+        warnings.append(
+            f"{len(untested)} feature(s) could not be tested ({', '.join(untested)}): see "
+            "their status."
+        )
+    versions = None
+    if "_version" in batch.columns:
+        counts = batch["_version"].astype(str).value_counts()
+        versions = {str(k): int(v) for k, v in sorted(counts.items())}
+    doc = {
+        "schema_version": DRIFT_SCHEMA_VERSION,
+        "verdict": "drift" if decision.drift else "no_drift",
+        "headline": _headline(decision),
+        "model": dict(model),
+        "batch": {
+            **dict(source),
+            "rows": len(batch),
+            "time_column": time_column if time_column in batch.columns else None,
+            "from": time_from,
+            "to": time_to,
+            "versions": versions,
+        },
+        "rule": {**rule.to_dict(), "family_size": decision.family_size},
+        "decision": {
+            "drifted": list(decision.drifted),
+            "key_drifted": list(decision.key_drifted),
+            "share": decision.share,
+            "features": len(decision.features),
+            "reasons": list(decision.reasons),
+        },
+        "window": params.window,
+        "since": since,
+        "windows": windows,
+        "features": sorted(entries.values(), key=_sort_key),
+        "predictions": _outputs_section(profile, outputs, params, rule),
+        "performance": _performance_section(profile, batch, outputs, params),
+        "profile": {
+            "training_rows": profile.training_rows,
+            "evaluation_rows": profile.evaluation_rows,
+            "settings": profile.settings,
+        },
+        "warnings": warnings,
+    }
+    return DriftReport(doc)
