@@ -167,9 +167,18 @@ def cli(repo: Path, *args: str) -> Result:
     return CliRunner().invoke(main, [*args, "--params", str(repo / "params.yaml")])
 
 
+def gto(*args: str) -> str:
+    """Run GTO's own command line (``gto <args>``) in process; return what it printed."""
+    from gto.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 def gto_show(repo: Path) -> dict[str, Any]:
     """What ``gto show`` says about the model: the latest version and each stage's version."""
-    shown = json.loads(run(repo, "gto", "show", "--json").stdout)
+    shown = json.loads(gto("show", "--repo", str(repo), "--json"))
     found = shown.get(NAME, {})
     return {"latest": found.get("version"), **found.get("stage", {})}
 

@@ -23,7 +23,7 @@ from mlgitops.registry import fetch_artifact, find_version
 from mlgitops.serve.process import ServerProcess
 from mlgitops.serve.smoke import load_smoke_sample, smoke_test_model
 from tests.e2e.sandbox import run
-from tests.registry.conftest import NAME, World, cli, gto_show
+from tests.registry.conftest import NAME, World, cli, gto, gto_show
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("sandbox_env")]
 
@@ -217,7 +217,7 @@ def test_done_when_main_release_staging_change_release_rollback(world: World) ->
     # rollback returns v0.1.0, as a new assignment (the history only grows)
     assert "deployed income-model v0.1.0 to prod" in _step(ci, "rollback", "--stage", "prod")
     _agree(ci, {"latest": "v0.2.0", "staging": "v0.2.0", "prod": "v0.1.0"})
-    history = json.loads(run(ci, "gto", "history", NAME, "--json").stdout)
+    history = json.loads(gto("history", NAME, "--repo", str(ci), "--json"))
     prod = [e["version"] for e in history if e["event"] == "assignment" and e["stage"] == "prod"]
     assert sorted(prod) == ["v0.1.0", "v0.1.0", "v0.2.0"]
     # Everything was pushed: a new clone of origin sees the same registry.
