@@ -74,6 +74,18 @@ MAX_WINDOWS = 366
 
 EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 
+#: What drift.json says about the model (absent ones are null).
+MODEL_FIELDS = (
+    "name",
+    "version",
+    "stage",
+    "commit",
+    "tag",
+    "task",
+    "model_sha256",
+    "profile_sha256",
+)
+
 Aspect = Literal["distribution", "null_rate"]
 
 EFFECT_NAMES = {"numeric": "wasserstein_normalized", "categorical": "js_distance"}
@@ -762,8 +774,9 @@ def check_drift(
         batch: The current rows (validated against the input schema; every feature present).
         params: The ``drift`` section.
         outputs: The model's outputs on the batch (None: not available).
-        model: What to say about the model (name, version, stage, commit, ...).
-        source: What to say about the batch's origin (path, kind, ...).
+        model: What to say about the model (:data:`MODEL_FIELDS`; missing ones are null).
+        source: Where the batch came from (``load_batch``'s description: current, kind,
+            files, file_count, since, until).
 
     Returns:
         The report.
@@ -823,9 +836,14 @@ def check_drift(
         "schema_version": DRIFT_SCHEMA_VERSION,
         "verdict": "drift" if decision.drift else "no_drift",
         "headline": _headline(decision),
-        "model": dict(model),
+        "model": {key: model.get(key) for key in MODEL_FIELDS},
         "batch": {
-            **dict(source),
+            "current": source.get("current"),
+            "kind": source.get("kind", "table"),
+            "files": list(source.get("files", [])),
+            "file_count": int(source.get("file_count", 1)),
+            "since": source.get("since"),
+            "until": source.get("until"),
             "rows": len(batch),
             "time_column": time_column if time_column in batch.columns else None,
             "from": time_from,
