@@ -552,15 +552,11 @@ def release(root: Path, params: Params, *, params_file: str, log: Log) -> Releas
     with tempfile.TemporaryDirectory(prefix="mlgitops-release-") as tmp:
         for attempt in range(1, params.release.max_attempts + 1):
             fetch_tags(root, remote, pattern)
-            plan = plan_release(
-                root, params, commit, metadata, params_file=params_file, workdir=Path(tmp)
-            )
-            mine = next((v for v in plan.versions if v.commit == commit), None)
+            versions = list_versions(root, name)
+            mine = next((v for v in versions if v.commit == commit), None)
             if mine is not None:
                 _push_if_missing(root, remote, mine.tag, commit)
-                below = [
-                    v for v in plan.versions if semver_key(v.version) < semver_key(mine.version)
-                ]
+                below = [v for v in versions if semver_key(v.version) < semver_key(mine.version)]
                 rendered = _render_card(
                     root,
                     params,
@@ -586,6 +582,9 @@ def release(root: Path, params: Params, *, params_file: str, log: Log) -> Releas
                     attempts=attempt,
                     card=str(card.relative_to(root)),
                 )
+            plan = plan_release(
+                root, params, commit, metadata, params_file=params_file, workdir=Path(tmp)
+            )
             decision = plan.decision
             if decision.version is None:
                 return ReleaseResult(
