@@ -321,6 +321,8 @@ class RunResult:
                 "--- output ---",
                 output.rstrip(),
             ]
+            if job.summary:
+                lines += ["--- job summary (start) ---", job.summary[:2000].rstrip()]
         return "\n".join(lines)
 
 
@@ -465,6 +467,20 @@ class Forge:
         if edit is not None:
             edit(forge.dev)
         init_repo(forge.dev)
+        forge._init_origin()
+        return forge
+
+    @classmethod
+    def from_files(cls, root: Path, files: dict[str, str], **kwargs: Any) -> Forge:
+        """A small repository of ``files`` (path -> text) on main, pushed to ``origin``."""
+        forge = cls(root, **kwargs)
+        for name, text in files.items():
+            path = forge.dev / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        run(forge.dev, "git", "init", "-q", "-b", "main")
+        run(forge.dev, "git", "add", "-A")
+        run(forge.dev, "git", "commit", "-q", "-m", "Start")
         forge._init_origin()
         return forge
 
@@ -1648,7 +1664,7 @@ class _Job:
     ) -> tuple[int, str, dict[str, str]]:
         name, _, ref = uses.partition("@")
         if uses.startswith(("./", "docker://")) or not ref:
-            raise WorkflowError(f"{where}: uses: {uses} is not modelled (only pinned actions)")
+            raise WorkflowError(f"{where}: uses: {uses}: local and Docker actions are not modelled")
         handlers = {
             "actions/checkout": (self.checkout, CHECKOUT_INPUTS),
             "actions/setup-python": (self.setup_python, SETUP_PYTHON_INPUTS),

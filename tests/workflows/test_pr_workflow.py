@@ -1,0 +1,162 @@
+"""pr.yml and pr-comment.yml, run through the harness on real PR events.
+
+GitHub's API is the one thing replaced: ``cml`` and ``gh`` are the harness's recording shim
+(tests/workflows/shim.py), so the comment a run would post is read back from the forge's state.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.workflows.conftest import commit_on_branch, set_param
+from tests.workflows.harness import Forge, RunResult
+
+pytestmark = pytest.mark.e2e
+
+WATERMARK = "mlgitops PR check"
+
+
+def _report(result: RunResult) -> str:
+    workspace = result.job("check").workspace
+    assert workspace is not None
+    return (workspace / "reports" / "pr.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def same_repo_pr(forge: Forge) -> dict:
+    """The first push of a PR: another seed for the boosting's tie-breaking (the same model)."""
+    commit_on_branch(forge, "reseed", "Reseed", lambda d: set_param(d, "train", "seed", 1))
+    event = forge.pull_request("reseed", title="Reseed the training")
+    return {"event": event, "result": forge.run("pr.yml", event)}
+
+
+def test_the_pr_check_posts_its_report_as_the_one_comment(forge: Forge, same_repo_pr) -> None:
+    result, event = same_repo_pr["result"], same_repo_pr["event"]
+    number = event.payload["number"]
+    job = result.job("check")
+    report = _report(result)
+    assert report.startswith("## ✅ "), report[:200]
+    assert "| `train.seed` | `0` | `1` |" in report
+    # The recorded comment is the report, with the watermark, on this PR.
+    [comment] = forge.comments(f"pr/{number}")
+    assert comment["body"] == report
+    assert comment["watermark"] == WATERMARK
+    # The job summary holds the same Markdown.
+    assert job.summary == report
+    # What the comment workflow gets: the report, the data and the PR number.
+    artifact = forge.artifact(result.run_id, "pr-report")
+    assert sorted(p.name for p in artifact.iterdir()) == ["compare.json", "pr-number.txt", "pr.md"]
+    assert (artifact / "pr.md").read_text() == report
+    assert (artifact / "pr-number.txt").read_text() == f"{number}\n"
+    # It ran on the test-merge commit, with the base found in the full history.
+    assert (
+        job.step("Run actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683").outputs["ref"]
+        == f"refs/pull/{number}/merge"
+    )
+    assert job.step("compare").outputs == {"exit-code": "0"}
+    assert job.permissions == {"contents": "read", "pull-requests": "write"}
+
+
+def test_a_worse_model_pushed_to_the_same_pr_updates_the_comment_and_fails(
+    forge: Forge, same_repo_pr
+) -> None:
+    number = same_repo_pr["event"].payload["number"]
+    commit_on_branch(
+        forge,
+        "reseed",
+        "Far fewer boosting rounds",
+        lambda d: set_param(d, "train", "max_iter", 3),
+        base="reseed",
+    )
+    event = forge.pull_request("reseed", number=number)
+    assert event.payload["action"] == "synchronize"
+    result = forge.run("pr.yml", event, check=False)
+    assert result.conclusion == "failure"
+    job = result.job("check")
+    failed = job.failed_step
+    assert failed is not None and failed.name == "The check's verdict"
+    assert failed.exit_code == 1
+    assert job.step("compare").outputs == {"exit-code": "1"}
+    report = _report(result)
+    assert report.startswith("## ❌ Worse than main"), report[:200]
+    # Open or update, never duplicate: still one comment, now the new report.
+    [comment] = forge.comments(f"pr/{number}")
+    assert comment["body"] == report
+    assert comment["updates"] == 1
+    assert job.summary == report
+
+
+@pytest.fixture(scope="module")
+def fork_pr(forge: Forge) -> dict:
+    """A PR from a fork: the check runs with a read-only token and posts nothing itself."""
+    commit_on_branch(forge, "fork-seed", "Another seed", lambda d: set_param(d, "train", "seed", 2))
+    event = forge.pull_request("fork-seed", fork=True, title="Try another seed")
+    return {"event": event, "result": forge.run("pr.yml", event)}
+
+
+def test_a_fork_pr_gets_the_check_but_posts_no_comment(forge: Forge, fork_pr) -> None:
+    result, event = fork_pr["result"], fork_pr["event"]
+    job = result.job("check")
+    assert job.permissions == {"contents": "read", "pull-requests": "read"}
+    assert job.step("Post or update the report on the PR").outcome == "skipped"
+    assert forge.comments(f"pr/{event.payload['number']}") == []
+    assert job.summary == _report(result)
+    # The fork's branch never reached origin, only refs/pull/N/head.
+    assert "fork-seed" not in forge.origin_git("branch", "--list")
+
+
+def test_pr_comment_posts_the_fork_prs_report(forge: Forge, fork_pr) -> None:
+    result, event = fork_pr["result"], fork_pr["event"]
+    number = event.payload["number"]
+    posted = forge.run("pr-comment.yml", forge.workflow_run(result))
+    job = posted.job("comment")
+    assert job.permissions == {"actions": "read", "pull-requests": "write"}
+    assert job.step("check").outputs == {"number": str(number)}
+    [comment] = forge.comments(f"pr/{number}")
+    assert comment["body"] == (forge.artifact(result.run_id, "pr-report") / "pr.md").read_text()
+    assert comment["watermark"] == WATERMARK
+    # A second delivery of the same event updates that comment.
+    forge.run("pr-comment.yml", forge.workflow_run(result))
+    [comment] = forge.comments(f"pr/{number}")
+    assert comment["updates"] == 1
+
+
+def test_pr_comment_does_nothing_for_same_repository_prs(forge: Forge, same_repo_pr) -> None:
+    before = forge.comments()
+    posted = forge.run("pr-comment.yml", forge.workflow_run(same_repo_pr["result"]))
+    assert posted.job("comment").result == "skipped"
+    assert forge.comments() == before
+
+
+@pytest.mark.parametrize(
+    ("number_text", "error"),
+    [
+        ("{other}\n", "is at"),  # another PR's number: its head is not this run's commit
+        ("12abc\n", "does not hold a PR number"),
+        ("1; rm -rf /\n", "does not hold a PR number"),
+    ],
+)
+def test_pr_comment_refuses_a_tampered_artifact(
+    forge: Forge, fork_pr, same_repo_pr, tmp_path: Path, number_text: str, error: str
+) -> None:
+    result = fork_pr["result"]
+    artifact = forge.artifact(result.run_id, "pr-report")
+    saved = tmp_path / "saved"
+    shutil.copytree(artifact, saved)
+    other = same_repo_pr["event"].payload["number"]
+    (artifact / "pr-number.txt").write_text(number_text.format(other=other))
+    before = forge.comments()
+    try:
+        posted = forge.run("pr-comment.yml", forge.workflow_run(result), check=False)
+    finally:
+        shutil.rmtree(artifact)
+        shutil.copytree(saved, artifact)
+    job = posted.job("comment")
+    assert job.result == "failure"
+    assert job.failed_step.name == "Check that the report belongs to this run's PR"
+    assert any(level == "error" and error in message for level, message in job.annotations)
+    assert job.step("Post or update the report on the PR").outcome == "skipped"
+    assert forge.comments() == before
