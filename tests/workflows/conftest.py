@@ -82,6 +82,9 @@ def commit_on_branch(forge: Forge, branch: str, message: str, edit, base: str = 
     return run(forge.dev, "git", "rev-parse", "HEAD").stdout.strip()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def forge(tmp_path_factory: pytest.TempPathFactory) -> Forge:
-    return trained_forge(tmp_path_factory.mktemp("forge"))
+    """One forge for the workflow tests, with a DVC remote (a local directory) holding main's
+    outputs. Each test uses its own branches and PR numbers; the release tests merge into main,
+    so they run after the PR tests."""
+    return trained_forge(tmp_path_factory.mktemp("forge"), dvc_remote=True)

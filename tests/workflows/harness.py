@@ -926,7 +926,8 @@ class Forge:
         if event.name not in on:
             raise NotTriggered(f"{path} does not run on {event.name} (on: {sorted(on)})")
         spec = on[event.name] or {}
-        if not isinstance(spec, dict):
+        # on.schedule is a list of {cron: ...}, checked below; every other trigger is a mapping.
+        if event.name != "schedule" and not isinstance(spec, dict):
             raise WorkflowError(f"{path}: on.{event.name} must be a mapping")
         why = f"{path} is not triggered by this {event.name} event"
         if event.name == "pull_request":
@@ -1333,7 +1334,12 @@ class _Job:
         except ExpressionError as exc:
             raise WorkflowError(f"{self.where}: if: {exc}") from None
         env_spec = job.get("environment")
-        self.result.environment = env_spec.get("name") if isinstance(env_spec, dict) else env_spec
+        env_name = env_spec.get("name") if isinstance(env_spec, dict) else env_spec
+        job_scope = self.job_scope()
+        if env_name is not None:
+            self.result.environment = self.text(env_name, job_scope, f"{self.where}: environment")
+        if "name" in job:
+            self.result.name = self.text(job["name"], job_scope, f"{self.where}: name")
         if not go_on:
             self.result.result = "skipped"
             return self.result
