@@ -11,10 +11,12 @@ Per feature, two tests form part of one family:
 
 Jensen-Shannon rather than Cramér's V for categorical features: on a 2 x K reference-versus-current
 table, V is bounded by the balance of the two sample sizes (phi^2 carries a factor
-n_ref n_cur / N^2), so the same change in the category shares gives a V about 4.5 times smaller
+n_ref n_cur / N^2), so the same change in the category shares gives a V about 4 times smaller
 for a 500-row batch against 24,421 training rows than for two equal samples, and a fixed
-threshold on V would mean a different change for every batch size. The JS distance compares the
-two distributions themselves; at small sizes its noise is large, which the p-value gate absorbs.
+threshold on V would mean a different change for every batch size (measured: a share moving
+from 67 % to 80 % gives a bias-corrected V of 0.038 at 24,421 vs 500 rows and 0.148 at 5,000 vs
+5,000; JS 0.125 and 0.126). The JS distance compares the two distributions themselves; at small
+sizes its noise is large, which the p-value gate absorbs.
 
 **Decision** (:func:`decide`): the p-values of every test that could run are adjusted together
 (Holm or Benjamini-Hochberg over all features); a test *fires* when its adjusted p-value is below

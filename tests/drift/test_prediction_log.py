@@ -8,6 +8,7 @@ outputs the server logged, and dates the drift to the first shifted day.
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,10 +34,10 @@ def _records(frame: pd.DataFrame, features: list[str]) -> list[dict]:
     return json.loads(frame[features].to_json(orient="records"))
 
 
-def _write_log(project: Path, days: list[pd.DataFrame]) -> Path:
+def _write_log(project: Path, folder: Path, days: list[pd.DataFrame]) -> Path:
     model = load_model(project / "models" / "model.skops", project / "models" / "model.json")
     schema = schema_from_dict(model.metadata["input_schema"])
-    path = project / "logs" / "predictions.sqlite"
+    path = folder / "predictions.sqlite"
     log = PredictionLog(path, batch_rows=100, flush_seconds=0.01, queue_rows=100_000).start()
     for day, frame in enumerate(days):
         for start in range(0, len(frame), REQUEST_ROWS):
@@ -51,11 +52,19 @@ def _write_log(project: Path, days: list[pd.DataFrame]) -> Path:
     return path
 
 
-@pytest.fixture
-def log_path(project: Path, production: pd.DataFrame) -> Path:
+@pytest.fixture(scope="module")
+def written_log(profiled_project: Path, production: pd.DataFrame, tmp_path_factory) -> Path:
     days = [sample(production, ROWS_PER_DAY, seed=day) for day in range(4)]
     days[2], days[3] = shifted(days[2]), shifted(days[3])
-    return _write_log(project, days)
+    return _write_log(profiled_project, tmp_path_factory.mktemp("log"), days)
+
+
+@pytest.fixture
+def log_path(project: Path, written_log: Path) -> Path:
+    path = project / "logs" / "predictions.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(written_log, path)
+    return path
 
 
 def test_the_check_reads_the_log_uses_its_outputs_and_dates_the_drift(

@@ -17,7 +17,7 @@ def test_repro_runs_everything_then_nothing_then_only_what_a_param_touches(tmp_p
     repo = init_repo(copy_project(tmp_path / "project"))
 
     first = run(repo, "dvc", "repro")
-    assert stages_run(first.stdout) == ["prepare", "validate", "train", "evaluate"]
+    assert stages_run(first.stdout) == ["prepare", "validate", "train", "evaluate", "profile"]
     metrics = json.loads((repo / "metrics/metrics.json").read_text())
     assert metrics["rows"] == 8140
     assert 0.85 < metrics["accuracy"] < 0.9
@@ -32,7 +32,7 @@ def test_repro_runs_everything_then_nothing_then_only_what_a_param_touches(tmp_p
     params["train"]["learning_rate"] = 0.05
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     third = run(repo, "dvc", "repro")
-    assert stages_run(third.stdout) == ["train", "evaluate"]
+    assert stages_run(third.stdout) == ["train", "evaluate", "profile"]
 
     # DVC's own tools see what changed, as a DVC user expects.
     diff = run(repo, "dvc", "params", "diff", "--json")

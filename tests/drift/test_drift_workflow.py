@@ -1,0 +1,135 @@
+"""drift.yml, run through the workflow harness: the registry, the one issue, the retraining PR.
+
+Real git, real DVC (a local remote), real GTO tags: main's model is registered as v0.1.0 and
+assigned to prod, and the check job fetches that version's model and profile through DVC from a
+fresh checkout. GitHub's API is the one thing replaced (``gh`` is the harness's recording shim,
+tests/workflows/shim.py), so the issue and the pull request are read back from the forge.
+
+Three runs: a scheduled run on a shifted batch opens the drift issue; a manual run with a
+retraining request updates that same issue (a comment, never a second issue) and opens the
+retraining PR; a manual run on a batch without drift posts nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlgitops import datasets
+from tests.e2e.sandbox import run
+from tests.workflows.conftest import RAW_ROWS, edit_params, trained_forge
+from tests.workflows.harness import Forge
+
+pytestmark = pytest.mark.e2e
+
+NAME = "income-model"
+BUMP_SEED = """\
+# The example's "refresh the training data": here, a new split seed (what a retraining PR changes).
+import yaml
+with open("params.yaml") as handle:
+    params = yaml.safe_load(handle)
+params["prepare"]["seed"] += 1
+with open("params.yaml", "w") as handle:
+    yaml.safe_dump(params, handle, sort_keys=False)
+"""
+
+
+def _batches(dev: Path) -> None:
+    fresh = datasets.load("adult").iloc[RAW_ROWS:]
+    clean = fresh.sample(400, random_state=1).drop(columns=["income"])
+    drifted = fresh.sample(400, random_state=2).drop(columns=["income"])
+    drifted["age"] = drifted["age"] + 10
+    drifted["hours_per_week"] = (drifted["hours_per_week"] * 1.3).round().astype("int64")
+    folder = dev / "data" / "production"
+    folder.mkdir(parents=True, exist_ok=True)
+    drifted.to_parquet(folder / "predictions.parquet", index=False)  # drift.source.path
+    clean.to_parquet(folder / "clean.parquet", index=False)
+
+
+@pytest.fixture(scope="module")
+def forge(tmp_path_factory: pytest.TempPathFactory) -> Forge:
+    forge = trained_forge(tmp_path_factory.mktemp("drift-forge"), dvc_remote=True)
+    dev = forge.dev
+    run(dev, "gto", "register", NAME, "HEAD", "--version", "v0.1.0")
+    run(dev, "gto", "assign", NAME, "--version", "v0.1.0", "--stage", "prod")
+    _batches(dev)
+    (dev / "scripts").mkdir()
+    (dev / "scripts" / "bump_seed.py").write_text(BUMP_SEED)
+    edit_params(
+        dev, lambda p: p["drift"]["retrain"].update(command=["python", "scripts/bump_seed.py"])
+    )
+    run(dev, "git", "add", "-A")
+    run(dev, "git", "commit", "-q", "-m", "Production batches; the retraining command")
+    run(dev, "git", "push", "-q", "origin", "main", "--tags")
+    return forge
+
+
+@pytest.fixture(scope="module")
+def runs(forge: Forge) -> dict:
+    """The three runs, in order (each sees what the ones before posted)."""
+    first = forge.run("drift.yml", forge.schedule())
+    after_first = {"issues": forge.issues("drift"), "pulls": dict(forge.pulls())}
+    second = forge.run("drift.yml", forge.workflow_dispatch({"stage": "prod", "retrain": "yes"}))
+    after_second = {"issues": forge.issues("drift"), "pulls": dict(forge.pulls())}
+    third = forge.run(
+        "drift.yml", forge.workflow_dispatch({"source": "data/production/clean.parquet"})
+    )
+    return {
+        "first": first,
+        "after_first": after_first,
+        "second": second,
+        "after_second": after_second,
+        "third": third,
+    }
+
+
+HEADLINE = "Drift in 2 of 12 features: age, hours_per_week"
+
+
+def test_a_scheduled_run_on_drift_opens_the_one_drift_issue(forge: Forge, runs: dict) -> None:
+    result = runs["first"]
+    check = result.job("check")
+    assert check.outputs["drifted"] == "true" and check.outputs["headline"] == HEADLINE
+    assert check.permissions == {"contents": "read"}
+    assert check.summary.startswith(f"## ⚠️ {HEADLINE}")
+    [issue] = runs["after_first"]["issues"]
+    assert issue["title"] == HEADLINE and issue["labels"] == ["drift"]
+    body = (check.workspace / "reports" / "drift-issue.md").read_text()
+    assert issue["body"] == body
+    assert "(stage `prod`)" in body and "v0.1.0" in body  # the registry's version
+    assert result.job("issue").permissions == {"issues": "write"}
+    assert result.job("retrain").result == "skipped"  # drift.retrain.enabled is false
+    assert runs["after_first"]["pulls"] == {}
+
+
+def test_another_run_updates_that_issue_and_opens_the_retraining_pr(
+    forge: Forge, runs: dict
+) -> None:
+    [before] = runs["after_first"]["issues"]
+    [issue] = runs["after_second"]["issues"]  # still one issue
+    assert issue["number"] == before["number"] and issue["edits"] == 1
+    [comment] = forge.comments(f"issue/{issue['number']}")
+    assert comment["body"].startswith(f"The drift check still finds: {HEADLINE}")
+    retrain = runs["second"].job("retrain")
+    assert retrain.result == "success"
+    assert retrain.permissions == {"contents": "write", "pull-requests": "write"}
+    [pull] = runs["after_second"]["pulls"].values()
+    assert pull["title"] == f"Retrain: {HEADLINE}" and pull["labels"] == ["drift"]
+    assert pull["head_ref"].startswith("drift/retrain-") and pull["base_ref"] == "main"
+    changed = forge.origin_git("diff", "--name-only", f"main...{pull['head_ref']}")
+    assert changed.split() == ["params.yaml"]  # what the retraining command refreshed
+
+
+def test_a_run_without_drift_posts_nothing(forge: Forge, runs: dict) -> None:
+    result = runs["third"]
+    check = result.job("check")
+    assert check.outputs["drifted"] == "false"
+    assert check.summary.startswith("## ✅ No drift")
+    assert result.job("issue").result == "skipped" and result.job("retrain").result == "skipped"
+    assert forge.issues("drift") == runs["after_second"]["issues"]
+    assert len(forge.comments()) == 1
+    report = forge.artifact(result.run_id, "drift-report")
+    assert sorted(p.name for p in report.iterdir()) == ["drift.json", "drift.md"]
+    assert pd.read_json(report / "drift.json", typ="series")["verdict"] == "no_drift"
