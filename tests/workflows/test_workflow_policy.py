@@ -204,3 +204,81 @@ def test_codeowners_own_every_workflow() -> None:
         owners = [o for pattern, o in rules if _codeowners_match(pattern, rel)]
         assert owners and owners[-1], f"CODEOWNERS gives {rel} no owner (the last match wins)"
         assert all(re.fullmatch(r"@[\w.-]+(/[\w.-]+)?|[^@\s]+@[^@\s]+", o) for o in owners[-1])
+
+
+# ------------------------------------------------------------------ the checks catch violations
+
+_CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
+_SETUP = "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0"
+_JOB = """
+jobs:
+  j:
+    runs-on: ubuntu-latest
+{perms}
+    steps:
+{steps}
+"""
+_VIOLATIONS = {
+    "no top-level permissions": (
+        test_top_level_permissions_are_empty,
+        "",
+        "    permissions: {}",
+        "      - run: echo",
+    ),
+    "a job without grants": (
+        test_every_job_states_its_own_grants,
+        "permissions: {}",
+        "",
+        "      - run: echo",
+    ),
+    "a tag instead of a SHA": (
+        test_every_action_is_pinned_to_a_commit_with_its_version,
+        "permissions: {}",
+        "    permissions: {}",
+        "      - uses: actions/checkout@v4",
+    ),
+    "checkout keeps the token by default": (
+        test_checkouts_persist_credentials_only_where_the_job_pushes,
+        "permissions: {}",
+        "    permissions:\n      contents: read",
+        f"      - uses: {_CHECKOUT}",
+    ),
+    "credentials kept without contents: write": (
+        test_checkouts_persist_credentials_only_where_the_job_pushes,
+        "permissions: {}",
+        "    permissions:\n      contents: read",
+        f"      - uses: {_CHECKOUT}\n        with:\n          persist-credentials: true  # why",
+    ),
+    "a cache in a release job": (
+        test_no_cache_restore_in_release_or_deploy_jobs,
+        "permissions: {}",
+        "    permissions:\n      contents: write",
+        f"      - uses: {_SETUP}\n        with:\n          python-version: '3.11'\n"
+        "          cache: pip",
+    ),
+    "an expression in a script": (
+        test_no_expressions_inside_run_scripts,
+        "permissions: {}",
+        "    permissions: {}",
+        "      - run: echo ${{ github.event.head_commit.message }}",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(_VIOLATIONS))
+def test_each_check_catches_its_violation(tmp_path: Path, name: str) -> None:
+    check, top, perms, steps = _VIOLATIONS[name]
+    path = tmp_path / "w.yml"
+    path.write_text(f"name: W\non: push\n{top}\n" + _JOB.format(perms=perms, steps=steps))
+    with pytest.raises(AssertionError):
+        check((path, load_workflow(path)))
+
+
+def test_pull_request_target_is_caught(tmp_path: Path) -> None:
+    path = tmp_path / "w.yml"
+    path.write_text(
+        "name: W\non: pull_request_target\npermissions: {}\n"
+        + _JOB.format(perms="    permissions: {}", steps="      - run: echo")
+    )
+    with pytest.raises(AssertionError, match="pull_request_target"):
+        test_no_pull_request_target_and_workflow_run_checks_out_nothing((path, load_workflow(path)))
