@@ -570,9 +570,9 @@ def verdict_of(
         what = (
             m.note
             if m.decision == "out_of_bounds"
-            else (f"worse by more than its margin ({m.margin:.4g}): {fmt_diff(m)}")
+            else f"is worse by more than its margin ({m.margin:.4g}): {fmt_diff(m)}"
         )
-        return "worse", f"{m.name} on {s.column} = {s.value} ({s.rows:,} rows) is {what}"
+        return "worse", f"{m.name} on {s.column} = {s.value} ({s.rows:,} rows) {what}"
     missing = list(overall) + [m for s in slices for m in s.metrics]
     missing = [m for m in missing if m.decision == "missing"]
     if missing:

@@ -104,7 +104,7 @@ class SliceGate(Section):
 
 
 class GateParams(Section):
-    """The pull-request gate: paired tests of the candidate against the baseline on the same rows."""
+    """The pull-request gate: paired tests of candidate against baseline on the same rows."""
 
     alpha: float = Field(gt=0, lt=0.5)
     power: float = Field(gt=0, lt=1)
