@@ -18,16 +18,17 @@ the rows into cells: the cell counts are exactly Multinomial(n, cell sizes / n),
 cell's count ``M`` its sum is the sum of ``M`` independent draws from the cell's rows. Three
 cases:
 
-Exact rows.
-    Evaluation sets of at most ``max_cells`` rows are resampled directly by row index, the
-    textbook bootstrap, which is as cheap there as any multinomial.
-
 Exact grouping.
     When the rows take at most ``max_groups`` distinct vectors (accuracy, F1 and other
     indicator metrics), the cells are the distinct vectors. Every row in a cell is the same, so
     drawing the cell counts from ``rng.multinomial(n, cell_share, size=B)`` *is* the
     nonparametric bootstrap: no approximation at all, at a cost of B x (number of cells)
-    binomial draws instead of B x n random indices.
+    binomial draws instead of B x n random indices. (On sets of at most ``max_groups`` rows
+    this is used only when there are at most n / 4 groups, where it is the cheaper option.)
+
+Exact rows.
+    Other evaluation sets of at most ``max_groups`` rows are resampled directly by row index,
+    the textbook bootstrap, which is cheap at that size.
 
 Binned, with a conditional normal within cells.
     Otherwise (continuous losses) the rows are sorted by a scalar key, by default the empirical
@@ -270,7 +271,7 @@ def _influence_key(values: np.ndarray, means: np.ndarray, statistic: Statistic) 
     if shifted.shape == (2 * p,) and np.all(np.isfinite(shifted)):
         gradient = (shifted[:p] - shifted[p:]) / (2.0 * step)
         if np.any(gradient != 0.0):
-            return (values - means) @ gradient
+            return np.einsum("np,p->n", values - means, gradient)
     # No usable gradient (flat or undefined): order by the direction of largest spread.
     centred = values - means
     _, vectors = np.linalg.eigh(centred.T @ centred)
@@ -323,6 +324,19 @@ def _cut_cells(
             heapq.heappush(heap, (-score, lo, hi))
         n_cells += 1
     return np.array(sorted({0, n} | {start for _, start, _ in heap}), dtype=int)
+
+
+def _weighted_sums(counts: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``counts @ table`` for a narrow table, column by column, without BLAS.
+
+    numpy's own single-threaded einsum loop is deterministic and, for these (B x K) by
+    (K x few) shapes, faster than a threaded BLAS call, which stalls badly when the machine's
+    cores are busy with other work.
+    """
+    return np.stack(
+        [np.einsum("bk,k->b", counts, column) for column in np.ascontiguousarray(table.T)],
+        axis=1,
+    )
 
 
 def _row_hashes(data: np.ndarray) -> np.ndarray:
@@ -381,7 +395,7 @@ def paired_bootstrap(
     seed: int,
     n_resamples: int = 10_000,
     confidence: float = 0.95,
-    max_groups: int = 1024,
+    max_groups: int = 512,
     max_cells: int = 256,
     min_cells: int = 32,
     tolerance: float = 0.1,
@@ -398,9 +412,9 @@ def paired_bootstrap(
         n_resamples: Number of bootstrap resamples B.
         confidence: Confidence level of the percentile interval.
         max_groups: Rows taking at most this many distinct vectors are resampled exactly by
-            grouping (about B x groups binomial draws).
-        max_cells: Evaluation sets of at most this many rows are resampled exactly by row; the
-            binned method uses at most this many cells (about B x cells binomial draws).
+            grouping (about B x groups binomial draws); otherwise sets of at most this many
+            rows are resampled exactly by row index (B x n draws).
+        max_cells: Most cells of the binned method (about B x cells binomial draws).
         min_cells: Number of equal-count cells the binned method starts from.
         tolerance: Binned method only: the bound on the approximation's shift of the
             percentile limits, as a fraction of their Monte-Carlo standard error.
@@ -451,8 +465,15 @@ def paired_bootstrap(
     # they stay bit-for-bit identical in every resample.
     distinct, column_of = _distinct_columns(data)
 
-    if n <= max_cells:
-        # Drawing row indices costs B x n draws, no more than a multinomial over n cells.
+    grouped = _exact_groups(distinct, max_groups)
+    # Grouping costs about B x groups binomial draws and row resampling B x n cheaper integer
+    # draws, so small sets are grouped only when rows repeat a lot.
+    if grouped is not None and (n > max_groups or 4 * grouped[0].shape[0] <= n):
+        groups, group_sizes = grouped
+        counts = rng.multinomial(n, group_sizes / n, size=n_resamples).astype(float)
+        sums = _weighted_sums(counts, groups)
+        method, n_cells = "exact-groups", int(groups.shape[0])
+    elif n <= max_groups:
         block = max(1, _INDEX_BLOCK // n)
         sums = np.empty((n_resamples, distinct.shape[1]))
         for start in range(0, n_resamples, block):
@@ -460,13 +481,10 @@ def paired_bootstrap(
             rows = rng.integers(0, n, size=(stop - start, n))
             rows += n * np.arange(stop - start)[:, None]
             counts = np.bincount(rows.ravel(), minlength=(stop - start) * n)
-            sums[start:stop] = counts.reshape(stop - start, n).astype(float) @ distinct
+            sums[start:stop] = _weighted_sums(
+                counts.reshape(stop - start, n).astype(float), distinct
+            )
         method, n_cells = "exact-rows", int(n)
-    elif (grouped := _exact_groups(distinct, max_groups)) is not None:
-        groups, group_sizes = grouped
-        counts = rng.multinomial(n, group_sizes / n, size=n_resamples).astype(float)
-        sums = counts @ groups
-        method, n_cells = "exact-groups", int(groups.shape[0])
     else:
         if key is None:
             row_key = _influence_key(data, full_means, statistic)
@@ -486,12 +504,12 @@ def paired_bootstrap(
         cell_cov = np.empty((sizes.size, q * q))
         for cell, (start, stop) in enumerate(itertools.pairwise(edges)):
             deviations = sorted_values[start:stop] - cell_means[cell]
-            cell_cov[cell] = (deviations.T @ deviations).ravel() / (stop - start)
+            cell_cov[cell] = np.einsum("ki,kj->ij", deviations, deviations).ravel() / (stop - start)
         counts = rng.multinomial(n, sizes / n, size=n_resamples).astype(float)
-        sums = counts @ cell_means
+        sums = _weighted_sums(counts, cell_means)
         normals = rng.standard_normal((n_resamples, q))
         if q <= _CONDITIONAL_COLUMNS:
-            cov = (counts @ cell_cov).reshape(n_resamples, q, q)
+            cov = _weighted_sums(counts, cell_cov).reshape(n_resamples, q, q)
             eigenvalues, eigenvectors = np.linalg.eigh(cov)
             scaled = np.sqrt(np.maximum(eigenvalues, 0.0)) * normals
             sums += np.einsum("bij,bj->bi", eigenvectors, scaled)
@@ -500,7 +518,8 @@ def paired_bootstrap(
             # covariance exact but not its dependence on the cell counts.
             pooled = (sizes @ cell_cov).reshape(q, q)
             eigenvalues, eigenvectors = np.linalg.eigh(pooled)
-            sums += (normals * np.sqrt(np.maximum(eigenvalues, 0.0))) @ eigenvectors.T
+            scaled = normals * np.sqrt(np.maximum(eigenvalues, 0.0))
+            sums += np.einsum("bj,ij->bi", scaled, eigenvectors)
         method, n_cells = "binned-normal", int(sizes.size)
 
     resampled_means = (sums / n)[:, column_of]

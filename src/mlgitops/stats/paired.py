@@ -128,9 +128,7 @@ def mcnemar_midp(baseline_only: int, candidate_only: int) -> float:
     return float(min(1.0, max(0.0, p_value)))
 
 
-def tango_statistic(
-    n_rows: int, baseline_only: int, candidate_only: int, delta0: float
-) -> float:
+def tango_statistic(n_rows: int, baseline_only: int, candidate_only: int, delta0: float) -> float:
     """Tango's (1998) score statistic for H0: difference = delta0.
 
     The statistic is ``(c - b - n delta0) / sqrt(n (2 q + delta0 (1 - delta0)))`` where ``q`` is
