@@ -49,6 +49,7 @@ from mlgitops.registry import (
     fetch_artifact,
     fetch_output,
     find_version,
+    paths_at,
     previous_version,
     resolve_stage,
     stage_history,
@@ -152,7 +153,7 @@ class Fetched:
 def fetch_version(root: Path, entry: VersionEntry, dest: Path, params_file: str) -> Fetched:
     """Fetch a version's model, metadata and smoke sample through DVC at its commit."""
     model, metadata = fetch_artifact(root, entry, dest, params_file=params_file)
-    paths = _paths_at(root, entry.commit, params_file)
+    paths = paths_at(root, entry.commit, params_file)
     sample_path = paths.get("smoke_sample")
     if not sample_path:
         raise DeployError(
@@ -161,17 +162,6 @@ def fetch_version(root: Path, entry: VersionEntry, dest: Path, params_file: str)
         )
     sample = fetch_output(root, entry.commit, sample_path, dest / "smoke_sample.json")
     return Fetched(entry, model, metadata, sample)
-
-
-def _paths_at(root: Path, commit: str, params_file: str) -> dict[str, Any]:
-    import yaml
-
-    from mlgitops.gitrepo import show
-
-    text = show(root, commit, params_file)
-    raw = (yaml.safe_load(text) or {}) if text else {}
-    paths = raw.get("paths") if isinstance(raw, dict) else None
-    return paths if isinstance(paths, dict) else {}
 
 
 # -- targets ----------------------------------------------------------------------------------

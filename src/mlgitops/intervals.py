@@ -23,10 +23,10 @@ import pandas as pd
 from scipy import stats
 
 from mlgitops.metrics import compute_metrics, positives, proba_matrix
+from mlgitops.stats.bootstrap import paired_bootstrap
 
 _EPS = 1e-15
 # Resamples drawn at once: bounds the memory of the index matrix (chunk x rows).
-_CHUNK = 200
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,9 @@ def bootstrap_interval(
 ) -> tuple[float, float]:
     """Percentile interval of ``statistic(column means)`` over row resamples with replacement.
 
+    The resampling is :func:`mlgitops.stats.bootstrap.paired_bootstrap`'s (exact multinomial
+    cells, the gate's own engine), applied to one model's per-row values.
+
     Args:
         values: Per-row values, shape (n, p).
         statistic: Vectorised map from means, shape (B, p), to the metric, shape (B,).
@@ -95,21 +98,10 @@ def bootstrap_interval(
         confidence: Level of the interval.
         seed: Seed of ``numpy.random.default_rng``: the same inputs give the same interval.
     """
-    rng = np.random.default_rng(seed)
-    n = values.shape[0]
-    draws = []
-    left = resamples
-    while left > 0:
-        size = min(_CHUNK, left)
-        index = rng.integers(0, n, size=(size, n))
-        means = values[index].mean(axis=1)
-        draws.append(statistic(means))
-        left -= size
-    results = np.concatenate(draws)
-    results = results[np.isfinite(results)]
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(results, [tail, 1 - tail])
-    return float(low), float(high)
+    result = paired_bootstrap(
+        values, statistic, seed=seed, n_resamples=resamples, confidence=confidence
+    )
+    return float(result.ci_low), float(result.ci_high)
 
 
 def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:

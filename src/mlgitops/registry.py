@@ -252,8 +252,26 @@ def previous_version(history: list[StageEvent], current: str | None) -> str | No
     return None
 
 
-def _paths_at(repo: str | os.PathLike[str], commit: str, params_file: str) -> dict[str, Any]:
+def paths_at(
+    repo: str | os.PathLike[str], commit: str, params_file: str, *, required: bool = True
+) -> dict[str, Any]:
+    """The ``paths`` section of the params file as of ``commit``.
+
+    Args:
+        repo: The repository.
+        commit: The commit to read.
+        params_file: The params file's path inside the repository.
+        required: Raise :class:`ArtifactError` when the file or its section is missing or
+            unreadable; otherwise return an empty mapping (a commit from before the project).
+    """
     text = show(repo, commit, Path(params_file).as_posix())
+    if not required:
+        try:
+            raw = (yaml.safe_load(text) or {}) if text else {}
+        except yaml.YAMLError:
+            return {}
+        paths = raw.get("paths") if isinstance(raw, dict) else None
+        return paths if isinstance(paths, dict) else {}
     if text is None:
         raise ArtifactError(
             f"{params_file} does not exist at commit {commit}; that commit is not an mlgitops "
@@ -312,7 +330,7 @@ def fetch_artifact(
     Raises:
         ArtifactError: a file cannot be fetched, or the model does not match its metadata.
     """
-    paths = _paths_at(repo, entry.commit, params_file)
+    paths = paths_at(repo, entry.commit, params_file)
     dest = Path(dest_dir)
     model = fetch_output(repo, entry.commit, paths["model"], dest / Path(paths["model"]).name)
     metadata = fetch_output(

@@ -49,6 +49,7 @@ from mlgitops.registry import (
     VersionEntry,
     fetch_output,
     list_versions,
+    paths_at,
     register_version,
     semver_key,
 )
@@ -195,23 +196,16 @@ def _lock_at(root: Path, commit: str) -> dict[str, Any]:
     return (yaml.safe_load(text) or {}) if text else {}
 
 
-def _paths_at(root: Path, commit: str, params_file: str) -> dict[str, Any]:
-    text = show(root, commit, params_file)
-    raw = (yaml.safe_load(text) or {}) if text else {}
-    paths = raw.get("paths") if isinstance(raw, dict) else None
-    return paths if isinstance(paths, dict) else {}
-
-
 def model_md5(root: Path, commit: str, params_file: str) -> str | None:
     """The md5 ``dvc.lock`` records for the model file at ``commit`` (None if it has none)."""
-    model = _paths_at(root, commit, params_file).get("model")
+    model = paths_at(root, commit, params_file, required=False).get("model")
     return lock_outputs(_lock_at(root, commit)).get(model) if model else None
 
 
 def _metadata_at(
     root: Path, entry: VersionEntry, params_file: str, workdir: Path
 ) -> dict[str, Any]:
-    metadata_path = _paths_at(root, entry.commit, params_file).get("model_metadata")
+    metadata_path = paths_at(root, entry.commit, params_file, required=False).get("model_metadata")
     if not metadata_path:
         raise ReleaseError(f"{params_file} at {entry.tag} names no paths.model_metadata.")
     target = fetch_output(root, entry.commit, metadata_path, workdir / f"{entry.version}.json")
@@ -481,7 +475,7 @@ def card_for_version(
     The bump and its reason come from the version's tag message; the intended use and limits
     are today's ``model_card`` section.
     """
-    paths = _paths_at(root, entry.commit, params_file)
+    paths = paths_at(root, entry.commit, params_file, required=False)
     if not paths.get("model_metadata") or not paths.get("predictions"):
         raise ReleaseError(f"{params_file} at {entry.tag} names no model metadata or predictions.")
     folder = Path(workdir) / f"card-{entry.version}"

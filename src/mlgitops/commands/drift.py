@@ -102,7 +102,7 @@ def _stage_files(
 ) -> tuple[dict[str, Any], Path, Path, Path]:
     """The stage's version, and its profile, model and metadata fetched through DVC."""
     from mlgitops.gitrepo import toplevel
-    from mlgitops.registry import _paths_at, fetch_artifact, fetch_output, resolve_stage
+    from mlgitops.registry import fetch_artifact, fetch_output, paths_at, resolve_stage
 
     root = toplevel(params_path.resolve().parent)
     try:
@@ -116,7 +116,7 @@ def _stage_files(
             "(mlgitops deploy), fetch the tags (git fetch --tags), or pass --profile."
         )
     model_path, metadata_path = fetch_artifact(root, entry, dest, params_file=inside)
-    profile_rel = _paths_at(root, entry.commit, inside).get("profile")
+    profile_rel = paths_at(root, entry.commit, inside).get("profile")
     if not profile_rel:
         raise ArtifactError(
             f"{inside} at {entry.tag} names no paths.profile, so {entry.version} has no drift "
