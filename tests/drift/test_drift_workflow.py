@@ -3,7 +3,7 @@
 Real git, real DVC (a local remote), real GTO tags: main's model is registered as v0.1.0 and
 assigned to prod, and the check job fetches that version's model and profile through DVC from a
 fresh checkout. GitHub's API is the one thing replaced (``gh`` is the harness's recording shim,
-tests/workflows/shim.py), so the issue and the pull request are read back from the forge.
+src/mlgitops/localci/shim.py), so the issue and the pull request are read back from the forge.
 
 Three runs: a scheduled run on a shifted batch opens the drift issue; a manual run with a
 retraining request updates that same issue (a comment, never a second issue) and opens the
@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 from mlgitops import datasets
-from tests.e2e.sandbox import run
+from mlgitops.localci.harness import Forge
+from mlgitops.localci.sandbox import run
 from tests.workflows.conftest import RAW_ROWS, edit_params, trained_forge
-from tests.workflows.harness import Forge
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from mlgitops import datasets
-from tests.e2e.sandbox import run
-from tests.workflows.harness import Forge
+from mlgitops.localci.harness import Forge
+from mlgitops.localci.sandbox import run
 
 RAW_ROWS = 6000
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.workflows import expressions
-from tests.workflows.expressions import Checked, ExpressionError, Scope
-from tests.workflows.harness import (
+from mlgitops.localci import expressions
+from mlgitops.localci.expressions import Checked, ExpressionError, Scope
+from mlgitops.localci.harness import (
     Forge,
     NotTriggered,
     RunFailed,
@@ -38,7 +38,7 @@ def _forge(tmp_path: Path, workflow: str, extra: dict[str, str] | None = None) -
 def _push(forge: Forge, check: bool = True):
     run_ = forge.dev
     (run_ / "README.md").write_text("hello again\n")
-    from tests.e2e.sandbox import run
+    from mlgitops.localci.sandbox import run
 
     run(run_, "git", "commit", "-q", "-am", "Touch")
     return forge.run("w.yml", forge.push("main"), check=check)
@@ -366,7 +366,7 @@ def test_events_must_match_the_workflows_triggers(tmp_path: Path) -> None:
     forge = _forge(tmp_path, SEMANTICS)
     with pytest.raises(NotTriggered, match="does not run on schedule"):
         forge.run("w.yml", forge.schedule("0 6 * * *"))
-    from tests.e2e.sandbox import run
+    from mlgitops.localci.sandbox import run
 
     run(forge.dev, "git", "checkout", "-q", "-b", "feature")
     with pytest.raises(NotTriggered, match="branch feature is filtered out"):
@@ -589,7 +589,7 @@ def test_checkout_fetch_depth_zero_brings_history_and_tags(tmp_path: Path) -> No
               test "$(git branch --show-current)" = main
     """
     forge = _forge(tmp_path, workflow)
-    from tests.e2e.sandbox import run
+    from mlgitops.localci.sandbox import run
 
     run(forge.dev, "git", "tag", "v0.1")
     run(forge.dev, "git", "push", "-q", "origin", "v0.1")

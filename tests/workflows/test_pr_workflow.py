@@ -1,7 +1,7 @@
 """pr.yml and pr-comment.yml, run through the harness on real PR events.
 
 GitHub's API is the one thing replaced: ``cml`` and ``gh`` are the harness's recording shim
-(tests/workflows/shim.py), so the comment a run would post is read back from the forge's state.
+(src/mlgitops/localci/shim.py), so the comment a run would post is read back from the forge's state.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from mlgitops.localci.harness import Forge, RunResult
 from tests.workflows.conftest import commit_on_branch, set_param
-from tests.workflows.harness import Forge, RunResult
 
 pytestmark = pytest.mark.e2e
 

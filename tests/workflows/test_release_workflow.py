@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.sandbox import run
+from mlgitops.localci.harness import Forge, NotTriggered
+from mlgitops.localci.sandbox import run
 from tests.workflows.conftest import commit_on_branch, set_param
-from tests.workflows.harness import Forge, NotTriggered
 
 pytestmark = pytest.mark.e2e
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.workflows.harness import WORKFLOWS, load_workflow, triggers, workflow_files
+from mlgitops.localci.harness import WORKFLOWS, load_workflow, triggers, workflow_files
 
 ROOT = WORKFLOWS.parents[1]
 FILES = workflow_files()

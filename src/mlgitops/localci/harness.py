@@ -15,7 +15,7 @@ our workflows depend on, and says so wherever it stops:
 - **Jobs and steps.** Jobs run one after another in ``needs:`` order (GitHub runs independent
   jobs in parallel; the result is the same for jobs that share nothing), each on a fresh "runner":
   its own ``HOME``, ``RUNNER_TEMP`` and empty ``GITHUB_WORKSPACE``. ``if:`` conditions go through
-  :mod:`tests.workflows.expressions` (an unsupported expression is an error, never true);
+  :mod:`mlgitops.localci.expressions` (an unsupported expression is an error, never true);
   workflow-, job- and step-level ``env:`` and ``${{ }}`` in ``env:``/``with:`` are evaluated from
   the contexts; ``run:`` scripts run with the runner's shells (``bash -e {0}`` by default,
   ``bash --noprofile --norc -eo pipefail {0}`` for ``shell: bash``); ``continue-on-error``,
@@ -35,11 +35,11 @@ our workflows depend on, and says so wherever it stops:
   forge's per-run artifact directory; ``iterative/setup-cml`` puts the ``cml`` shim on PATH. Any
   other ``uses:`` is an error.
 - **gh and cml.** ``gh`` (on PATH from the start, as on hosted runners) and ``cml`` are one
-  recording shim, :mod:`tests.workflows.shim`: the one thin shim at the GitHub boundary. Every job
+  recording shim, :mod:`mlgitops.localci.shim`: the one thin shim at the GitHub boundary. Every job
   gets a token carrying its ``permissions:`` (read-only for fork PRs), and the shim refuses calls
   the token does not allow.
 - **pip.** The venv is installed already and there is no network, so a ``python -m pip install
-  ...`` line in a ``run:`` script is replaced by :mod:`tests.workflows.pip_noop` with the same
+  ...`` line in a ``run:`` script is replaced by :mod:`mlgitops.localci.pip_noop` with the same
   arguments, which checks that what it names is installed and importable. Any other ``pip
   install`` is an error.
 - **git identity.** Hosted runners have no git identity: ``user.useConfigOnly`` makes a commit or
@@ -72,11 +72,11 @@ from typing import Any
 
 import yaml
 
-from tests.e2e.sandbox import copy_project, init_repo, run
-from tests.workflows import expressions
-from tests.workflows.expressions import Checked, ExpressionError, Scope
+from mlgitops.localci import expressions
+from mlgitops.localci.expressions import Checked, ExpressionError, Scope
+from mlgitops.localci.sandbox import ROOT, copy_project, init_repo, run
+from mlgitops.localci.sandbox import env as sandbox_env
 
-ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 SHIM = HERE / "shim.py"
@@ -149,7 +149,8 @@ _Loader.add_implicit_resolver(
 
 
 def load_workflow_text(text: str, where: str) -> dict[str, Any]:
-    doc = yaml.load(text, Loader=_Loader)
+    # _Loader is SafeLoader with GitHub's booleans: it constructs no Python objects.
+    doc = yaml.load(text, Loader=_Loader)  # noqa: S506
     if not isinstance(doc, dict) or "jobs" not in doc or "on" not in doc:
         raise WorkflowError(f"{where} is not a workflow (needs `on:` and `jobs:`)")
     return doc
@@ -414,9 +415,7 @@ def _now() -> str:
 
 
 def _github_identity() -> dict[str, str]:
-    from tests.e2e.sandbox import env
-
-    e = env()
+    e = sandbox_env()
     e.update(
         GIT_AUTHOR_NAME="GitHub",
         GIT_AUTHOR_EMAIL="noreply@github.com",
