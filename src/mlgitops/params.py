@@ -34,12 +34,26 @@ class Section(BaseModel):
 class DataParams(Section):
     """What the data is: the target, the task and the id that pairs rows across models."""
 
-    target: str = Field(min_length=1)
-    task: Literal["binary", "multiclass", "regression"]
-    positive_class: str | int | bool | None = Field(
-        description="The label counted as positive in a binary task (None for other tasks)."
+    target: str = Field(min_length=1, description="The column to predict.")
+    task: Literal["binary", "multiclass", "regression"] = Field(
+        description=(
+            "The kind of model: binary, multiclass or regression. It decides the metrics, the "
+            "plots and the tests of the gate."
+        )
     )
-    id_column: str = Field(min_length=1)
+    positive_class: str | int | bool | None = Field(
+        description=(
+            "The label counted as positive (binary only; null otherwise). Read as YAML: quote a "
+            "number that is a text label."
+        )
+    )
+    id_column: str = Field(
+        min_length=1,
+        description=(
+            "Stable row id. The PR check pairs the baseline's and the candidate's predictions on "
+            "it."
+        ),
+    )
 
     @model_validator(mode="after")
     def _positive_class_matches_task(self) -> DataParams:
@@ -51,21 +65,40 @@ class DataParams(Section):
 class ModelParams(Section):
     """The registered model: its name in the registry and the types its artifact may contain."""
 
-    name: str = Field(pattern=ARTIFACT_NAME_PATTERN)
-    extra_trusted_types: tuple[str, ...]
+    name: str = Field(
+        pattern=ARTIFACT_NAME_PATTERN,
+        description=(
+            "The model's name: the artifact in dvc.yaml and the GTO tags (<name>@v1.2.0). "
+            "Lowercase letters, digits and dashes."
+        ),
+    )
+    extra_trusted_types: tuple[str, ...] = Field(
+        description=(
+            "Types beyond the framework's allowlist that skops may load. Full dotted names; each "
+            "one is code the loader will trust."
+        )
+    )
 
 
 class ValidateParams(Section):
     """How validation reports what it found."""
 
-    max_examples: int = Field(ge=1, le=100)
+    max_examples: int = Field(ge=1, le=100, description="Example rows shown per violated rule.")
 
 
 class SliceSpec(Section):
     """A column whose values (or bins, for a numeric column) define slices of the evaluation set."""
 
-    column: str = Field(min_length=1)
-    bins: tuple[float, ...] | None = None
+    column: str = Field(
+        min_length=1, description="The column whose values (or bins) define the slices."
+    )
+    bins: tuple[float, ...] | None = Field(
+        default=None,
+        description=(
+            "Bin edges for a numeric column, strictly increasing (omit or null for a column of "
+            "categories)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _bins_increase(self) -> SliceSpec:
@@ -80,41 +113,109 @@ class SliceSpec(Section):
 class EvaluateParams(Section):
     """What evaluation computes besides the metrics."""
 
-    slices: tuple[SliceSpec, ...]
-    min_slice_rows: int = Field(ge=1)
-    plot_points: int = Field(ge=10, le=10_000)
-    calibration_bins: int = Field(ge=2, le=100)
-    smoke_rows: int = Field(ge=1, le=1000)
+    slices: tuple[SliceSpec, ...] = Field(
+        description="Columns whose slices get their own metrics (numeric columns need bins)."
+    )
+    min_slice_rows: int = Field(ge=1, description="Smaller slices are reported but not gated.")
+    plot_points: int = Field(
+        ge=10, le=10_000, description="Points kept per curve in the plot files."
+    )
+    calibration_bins: int = Field(
+        ge=2, le=100, description="Bins of the calibration plot (binary tasks)."
+    )
+    smoke_rows: int = Field(
+        ge=1,
+        le=1000,
+        description=(
+            "Evaluation rows kept with their offline predictions for the deploy smoke test."
+        ),
+    )
 
 
 class MetricGate(Section):
     """How one metric is judged: its non-inferiority margin and an optional absolute bound."""
 
-    margin: float = Field(ge=0)
-    margin_type: Literal["absolute", "relative"]
-    floor: float | None = Field(description="higher-is-better metrics: must be at least this")
-    ceiling: float | None = Field(description="lower-is-better metrics: must be at most this")
+    margin: float = Field(
+        ge=0,
+        description="The non-inferiority margin: how much worse than the baseline still passes.",
+    )
+    margin_type: Literal["absolute", "relative"] = Field(
+        description=(
+            "How the margin is read: absolute (in the metric's units) or relative (a share of the "
+            "baseline's value)."
+        )
+    )
+    floor: float | None = Field(
+        description=(
+            "Higher-is-better metrics: the candidate must reach at least this (null: no floor)."
+        )
+    )
+    ceiling: float | None = Field(
+        description=(
+            "Lower-is-better metrics: the candidate must stay at or below this (null: no ceiling)."
+        )
+    )
 
 
 class SliceGate(Section):
     """Which metrics are compared per slice, and from what slice size on."""
 
-    metrics: tuple[str, ...]
-    min_rows: int = Field(ge=1)
+    metrics: tuple[str, ...] = Field(
+        description=(
+            "Gated metrics also compared per slice of evaluate.slices (Holm-corrected with the "
+            "rest)."
+        )
+    )
+    min_rows: int = Field(ge=1, description="Smaller slices are shown, not judged.")
 
 
 class GateParams(Section):
     """The pull-request gate: paired tests of candidate against baseline on the same rows."""
 
-    alpha: float = Field(gt=0, lt=0.5)
-    power: float = Field(gt=0, lt=1)
-    on_inconclusive: Literal["fail", "pass"]
-    on_no_baseline: Literal["fail", "pass"]
-    on_schema_change: Literal["fail", "pass"]
-    bootstrap_resamples: int = Field(ge=200, le=1_000_000)
-    seed: int
-    metrics: dict[str, MetricGate]
-    slices: SliceGate
+    alpha: float = Field(
+        gt=0,
+        lt=0.5,
+        description=(
+            "One-sided level of each test. The intervals shown are at 1 - 2*alpha (90% at 0.05)."
+        ),
+    )
+    power: float = Field(
+        gt=0,
+        lt=1,
+        description=(
+            "Target power. The report warns when the test set is too small to show non-inferiority "
+            "at the margin with it."
+        ),
+    )
+    on_inconclusive: Literal["fail", "pass"] = Field(
+        description="What an undecided comparison does to the check (fail or pass)."
+    )
+    on_no_baseline: Literal["fail", "pass"] = Field(
+        description=(
+            "What the check does when the base has no model yet, e.g. the first model (fail or "
+            "pass)."
+        )
+    )
+    on_schema_change: Literal["fail", "pass"] = Field(
+        description=(
+            "What the check does when the baseline cannot score the new rows (fail or pass)."
+        )
+    )
+    bootstrap_resamples: int = Field(
+        ge=200,
+        le=1_000_000,
+        description="Paired bootstrap resamples, for the metrics without a closed-form test.",
+    )
+    seed: int = Field(description="Seeds the bootstrap: the same inputs give the same report.")
+    metrics: dict[str, MetricGate] = Field(
+        description=(
+            "The gated metrics, each with its margin and optional bound. Only metrics the task "
+            "reports."
+        )
+    )
+    slices: SliceGate = Field(
+        description="Which gated metrics are also compared per slice, and from what size on."
+    )
 
     @model_validator(mode="after")
     def _bounds_fit_directions(self) -> GateParams:
@@ -142,16 +243,46 @@ class GateParams(Section):
 class ServeParams(Section):
     """How ``mlgitops serve`` listens, bounds requests, logs predictions and follows stage tags."""
 
-    host: str = Field(min_length=1)
-    port: int = Field(ge=0, le=65_535)
-    watch_interval: float = Field(ge=0.1, le=86_400)
-    max_batch_rows: int = Field(ge=1, le=1_000_000)
-    model_threads: int = Field(ge=1, le=256)
-    max_body_bytes: int = Field(ge=1_024, le=1_073_741_824)
-    log_batch_rows: int = Field(ge=1, le=100_000)
-    log_flush_seconds: float = Field(gt=0, le=60)
-    log_queue_rows: int = Field(ge=1, le=10_000_000)
-    shutdown_timeout: float = Field(gt=0, le=600)
+    host: str = Field(
+        min_length=1, description="Address to listen on (0.0.0.0 inside a container)."
+    )
+    port: int = Field(
+        ge=0,
+        le=65_535,
+        description="Port to listen on; 0 picks a free one (the server prints the one it bound).",
+    )
+    watch_interval: float = Field(
+        ge=0.1, le=86_400, description="Seconds between polls of the stage tags with --watch."
+    )
+    max_batch_rows: int = Field(
+        ge=1, le=1_000_000, description="Records per /predict request; more is refused with 422."
+    )
+    model_threads: int = Field(
+        ge=1,
+        le=256,
+        description="OpenMP/BLAS threads per prediction (1 is fastest for small requests).",
+    )
+    max_body_bytes: int = Field(
+        ge=1_024,
+        le=1_073_741_824,
+        description="Request bodies larger than this are refused with 413.",
+    )
+    log_batch_rows: int = Field(
+        ge=1, le=100_000, description="Prediction-log rows committed per SQLite transaction."
+    )
+    log_flush_seconds: float = Field(
+        gt=0,
+        le=60,
+        description="Longest an answered prediction waits before it is committed to the log.",
+    )
+    log_queue_rows: int = Field(
+        ge=1,
+        le=10_000_000,
+        description="Rows waiting to be logged; beyond this new rows are dropped and counted.",
+    )
+    shutdown_timeout: float = Field(
+        gt=0, le=600, description="Seconds in-flight requests get to finish on stop."
+    )
 
 
 SEMVER_RELEASE_PATTERN = r"^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"
@@ -160,13 +291,35 @@ SEMVER_RELEASE_PATTERN = r"^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"
 class ReleaseParams(Section):
     """How ``mlgitops release`` numbers, publishes and describes a model version."""
 
-    first_version: str = Field(pattern=SEMVER_RELEASE_PATTERN)
-    require_remote: bool
-    git_remote: str = Field(min_length=1)
-    max_attempts: int = Field(ge=1, le=100)
-    confidence: float = Field(gt=0.5, lt=1)
-    bootstrap_resamples: int = Field(ge=100, le=1_000_000)
-    seed: int
+    first_version: str = Field(
+        pattern=SEMVER_RELEASE_PATTERN,
+        description="The version of the first release (vX.Y.Z); later ones bump from the latest.",
+    )
+    require_remote: bool = Field(
+        description=(
+            "Refuse to release when no DVC remote is configured (false: warn and release anyway)."
+        )
+    )
+    git_remote: str = Field(
+        min_length=1,
+        description="The git remote version and stage tags are fetched from and pushed to.",
+    )
+    max_attempts: int = Field(
+        ge=1,
+        le=100,
+        description="Next version numbers tried when a concurrent release took the number.",
+    )
+    confidence: float = Field(
+        gt=0.5, lt=1, description="Level of the metric intervals in the model card."
+    )
+    bootstrap_resamples: int = Field(
+        ge=100,
+        le=1_000_000,
+        description=(
+            "Bootstrap resamples for the card's intervals of metrics other than accuracy and AUC."
+        ),
+    )
+    seed: int = Field(description="Seeds that bootstrap: the same release gives the same card.")
 
     @model_validator(mode="after")
     def _first_version_is_a_release(self) -> ReleaseParams:
@@ -178,11 +331,29 @@ class ReleaseParams(Section):
 class StageDeployParams(Section):
     """Where one stage's model goes, and how its smoke test reaches it."""
 
-    target: Literal["server", "command", "bundle"]
-    command: tuple[str, ...]
-    url: str | None
-    bundle_dir: str | None
-    smoke_timeout: float = Field(gt=0, le=600)
+    target: Literal["server", "command", "bundle"] = Field(
+        description=(
+            "How the stage is deployed: server (the built-in server), command (your program) or "
+            "bundle (an archive)."
+        )
+    )
+    command: tuple[str, ...] = Field(
+        description=(
+            "target command: the program and its arguments (no shell), given MLGITOPS_* "
+            "environment variables."
+        )
+    )
+    url: str | None = Field(
+        description=(
+            "target command: where the deployed model then answers (null: smoke test in process)."
+        )
+    )
+    bundle_dir: str | None = Field(
+        description="target bundle: the directory the archives are written to."
+    )
+    smoke_timeout: float = Field(
+        gt=0, le=600, description="Seconds each smoke-test request may take."
+    )
 
     @model_validator(mode="after")
     def _keys_fit_target(self) -> StageDeployParams:
@@ -202,33 +373,59 @@ class StageDeployParams(Section):
 class DeployParams(Section):
     """One deploy target per stage (GTO stages ``staging`` and ``prod``)."""
 
-    staging: StageDeployParams
-    prod: StageDeployParams
+    staging: StageDeployParams = Field(
+        description="The staging stage's target, deployed by every release."
+    )
+    prod: StageDeployParams = Field(description="The prod stage's target, deployed after approval.")
 
 
 class ModelCardParams(Section):
     """What the model card says about use: the parts only the model's owners can write."""
 
-    intended_use: str = Field(min_length=1)
-    out_of_scope: tuple[str, ...]
-    limitations: tuple[str, ...]
+    intended_use: str = Field(
+        min_length=1, description="What the model is for and who uses it, in its owners' words."
+    )
+    out_of_scope: tuple[str, ...] = Field(description="Uses the model must not be put to.")
+    limitations: tuple[str, ...] = Field(description="Known limitations of the model and its data.")
 
 
 class ProfileParams(Section):
     """How ``mlgitops profile`` summarises the training data for the drift check."""
 
-    psi_bins: int = Field(ge=2, le=100)
-    max_reference_values: int = Field(ge=100, le=1_000_000)
-    bootstrap_resamples: int = Field(ge=100, le=1_000_000)
-    seed: int
+    psi_bins: int = Field(
+        ge=2, le=100, description="PSI bins on reference quantiles (ties can merge bins)."
+    )
+    max_reference_values: int = Field(
+        ge=100,
+        le=1_000_000,
+        description="Numeric values kept per feature for KS and Wasserstein (a seeded sample).",
+    )
+    bootstrap_resamples: int = Field(
+        ge=100,
+        le=1_000_000,
+        description="Resamples for the standard errors of the evaluation metrics.",
+    )
+    seed: int = Field(
+        description="Seeds the subsample and the bootstrap: the same data gives the same profile."
+    )
 
 
 class DriftSourceParams(Section):
     """Where the scheduled drift check gets the current batch."""
 
-    kind: Literal["path", "dvc", "command"]
-    path: str = Field(min_length=1)
-    command: tuple[str, ...]
+    kind: Literal["path", "dvc", "command"] = Field(
+        description=(
+            "Where the batch comes from: path (a file or glob in the repository), dvc (a "
+            "DVC-tracked path, pulled) or command (a program that writes path)."
+        )
+    )
+    path: str = Field(
+        min_length=1,
+        description="The batch: a file or glob (kind command: the file the program writes).",
+    )
+    command: tuple[str, ...] = Field(
+        description="kind command: the program and its arguments (no shell) that writes path."
+    )
 
     @model_validator(mode="after")
     def _command_fits_kind(self) -> DriftSourceParams:
@@ -242,8 +439,13 @@ class DriftSourceParams(Section):
 class RetrainParams(Section):
     """Whether a drift alarm opens a retraining pull request, and what refreshes the data."""
 
-    enabled: bool
-    command: tuple[str, ...]
+    enabled: bool = Field(description="Open a retraining pull request when the batch drifts.")
+    command: tuple[str, ...] = Field(
+        description=(
+            "The program (no shell) that refreshes the training data, e.g. [dvc, update, "
+            "data/raw.csv.dvc]."
+        )
+    )
 
     @model_validator(mode="after")
     def _enabled_needs_command(self) -> RetrainParams:
@@ -255,23 +457,80 @@ class RetrainParams(Section):
 class DriftParams(Section):
     """The drift check: per-feature tests, the decision rule, windows, source and retraining."""
 
-    alpha: float = Field(gt=0, lt=0.5)
-    correction: Literal["holm", "bh"]
-    numeric_threshold: float = Field(ge=0)
-    categorical_threshold: float = Field(ge=0, le=1)
-    null_threshold: float = Field(ge=0, le=1)
-    share_threshold: float = Field(gt=0, le=1)
-    key_features: tuple[str, ...]
-    min_rows: int = Field(ge=1)
-    min_expected: float = Field(gt=0)
-    window: str = Field(min_length=1)
-    time_column: str = Field(min_length=1)
-    confidence: float = Field(gt=0.5, lt=1)
-    bootstrap_resamples: int = Field(ge=100, le=1_000_000)
-    seed: int
-    chart_bins: int = Field(ge=2, le=40)
-    source: DriftSourceParams
-    retrain: RetrainParams
+    alpha: float = Field(
+        gt=0,
+        lt=0.5,
+        description=(
+            "Level of the family of tests (every feature's distribution and missing-rate tests)."
+        ),
+    )
+    correction: Literal["holm", "bh"] = Field(
+        description=(
+            "Multiple-testing correction: holm (family-wise error) or bh (false discovery rate)."
+        )
+    )
+    numeric_threshold: float = Field(
+        ge=0,
+        description=(
+            "Effect threshold, numeric features: Wasserstein distance in reference standard "
+            "deviations."
+        ),
+    )
+    categorical_threshold: float = Field(
+        ge=0,
+        le=1,
+        description=(
+            "Effect threshold, categorical features: Jensen-Shannon distance (base 2, 0 to 1)."
+        ),
+    )
+    null_threshold: float = Field(
+        ge=0,
+        le=1,
+        description=(
+            "Effect threshold of the missing-value test: absolute change of the missing share."
+        ),
+    )
+    share_threshold: float = Field(
+        gt=0, le=1, description="Share of drifted features that makes the batch drift."
+    )
+    key_features: tuple[str, ...] = Field(
+        description="Features whose drift alone makes the batch drift."
+    )
+    min_rows: int = Field(
+        ge=1, description="Fewer non-null rows (per feature, per window) are reported, not tested."
+    )
+    min_expected: float = Field(
+        gt=0,
+        description="Categories with a smaller expected count are pooled for the chi-square test.",
+    )
+    window: str = Field(
+        min_length=1,
+        description=(
+            "Width of the time windows that date the drift: a whole number and s, min, h, d or w "
+            "(e.g. 1d, 6h)."
+        ),
+    )
+    time_column: str = Field(
+        min_length=1, description="The batch's time column (the prediction log's _time)."
+    )
+    confidence: float = Field(
+        gt=0.5, lt=1, description="Level of the performance intervals when the batch has labels."
+    )
+    bootstrap_resamples: int = Field(
+        ge=100,
+        le=1_000_000,
+        description=(
+            "Resamples for the performance intervals of metrics other than accuracy and AUC."
+        ),
+    )
+    seed: int = Field(description="Seeds that bootstrap: the same batch gives the same report.")
+    chart_bins: int = Field(ge=2, le=40, description="Bars per histogram in the report.")
+    source: DriftSourceParams = Field(
+        description="Where the scheduled check gets the batch (when --current is not given)."
+    )
+    retrain: RetrainParams = Field(
+        description="Whether drift opens a retraining pull request, and what refreshes the data."
+    )
 
     @model_validator(mode="after")
     def _window_is_a_duration(self) -> DriftParams:
@@ -300,23 +559,43 @@ def window_seconds(window: str) -> int:
 class PathsParams(Section):
     """Every file the pipeline reads or writes, named once; ``dvc.yaml`` refers to these."""
 
-    raw: str
-    schema_file: str
-    train: str
-    test: str
-    validation_report: str
-    model: str
-    model_metadata: str
-    metrics: str
-    slices: str
-    predictions: str
-    smoke_sample: str
-    plots: str
-    reports: str
-    prediction_log: str
-    serve_cache: str
-    model_card: str
-    profile: str
+    raw: str = Field(description="The raw data the prepare stage reads.")
+    schema_file: str = Field(
+        description="The declared schema of the prepared data (checked by mlgitops validate)."
+    )
+    train: str = Field(description="The training split, written by prepare.")
+    test: str = Field(
+        description=(
+            "The evaluation split, written by prepare. The PR check scores both models on it."
+        )
+    )
+    validation_report: str = Field(description="The validate stage's JSON report.")
+    model: str = Field(description="The model file (skops), written by train: the DVC artifact.")
+    model_metadata: str = Field(description="The model's metadata JSON, written beside it.")
+    metrics: str = Field(description="The evaluation metrics (a DVC metrics file).")
+    slices: str = Field(description="The metrics per slice of the evaluation split.")
+    predictions: str = Field(
+        description="Per-row predictions on the evaluation split (what the PR check pairs on)."
+    )
+    smoke_sample: str = Field(
+        description="Evaluation rows and their offline predictions, for deploy smoke tests."
+    )
+    plots: str = Field(description="The directory of the DVC plot files.")
+    reports: str = Field(
+        description="The directory reports are written to (compare.json, pr.md, drift.md)."
+    )
+    prediction_log: str = Field(
+        description="What mlgitops serve answered: its SQLite prediction log (gitignored)."
+    )
+    serve_cache: str = Field(description="Model versions fetched by mlgitops serve --stage.")
+    model_card: str = Field(
+        description="The model card, written by mlgitops release (and its .json data beside it)."
+    )
+    profile: str = Field(
+        description=(
+            "The reference profile of the training data, for the drift check (beside the model)."
+        )
+    )
 
 
 class Params(BaseModel):
