@@ -15,7 +15,7 @@ from typing import Any
 import jinja2
 
 from mlgitops.charts import PALETTE, legend
-from mlgitops.report import num, percent, pvalue, short, signed
+from mlgitops.report import markdown_environment
 
 STATUS_NOTES = {
     "ok": "tested",
@@ -92,29 +92,17 @@ def share(value: Any) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    # The PR report's settings and number filters (imported, not copied), plus the drift ones.
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("mlgitops", "templates"),
-        autoescape=False,  # Markdown, not HTML
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
+    # The PR report's environment and number filters, plus the drift report's own.
+    return markdown_environment(
+        {
+            "share": share,
+            "verdict_label": lambda v: VERDICT_LABELS.get(v, v),
+            "status_note": lambda s: STATUS_NOTES.get(s, s),
+            "effect": _effect,
+            "effect_label": lambda name: EFFECT_LABELS.get(name, name),
+        },
+        {"mermaid_bars": mermaid_bars, "chart_legend": chart_legend},
     )
-    env.filters.update(
-        num=num,
-        signed=signed,
-        pvalue=pvalue,
-        percent=percent,
-        short=short,
-        share=share,
-        verdict_label=lambda v: VERDICT_LABELS.get(v, v),
-        status_note=lambda s: STATUS_NOTES.get(s, s),
-        effect=_effect,
-        effect_label=lambda name: EFFECT_LABELS.get(name, name),
-    )
-    env.globals.update(mermaid_bars=mermaid_bars, chart_legend=chart_legend)
-    return env
 
 
 def render_drift(doc: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ import jinja2
 from mlgitops.intervals import MetricInterval
 from mlgitops.metrics import higher_is_better
 from mlgitops.params import ModelCardParams
+from mlgitops.report import markdown_environment
 from mlgitops.versioning import SchemaChange
 
 CARD_VERSION = 1
@@ -155,19 +156,11 @@ def _flat(tree: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("mlgitops", "templates"),
-        autoescape=False,  # Markdown, not HTML; the values come from the project's own files
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
+    # The reports' environment; the card formats numbers and commits its own way.
+    return markdown_environment(
+        {"num": _num, "plain": _plain, "short": lambda c: str(c)[:12] if c else "–", "flat": _flat},
+        {"share": _share},
     )
-    env.filters.update(
-        num=_num, plain=_plain, short=lambda c: str(c)[:12] if c else "–", flat=_flat
-    )
-    env.globals.update(share=_share)
-    return env
 
 
 def render_card(doc: dict[str, Any]) -> str:

@@ -78,7 +78,11 @@ def short(commit: Any) -> str:
     return str(commit)[:8] if commit else "–"
 
 
-def _environment() -> jinja2.Environment:
+def markdown_environment(
+    filters: dict[str, Any] | None = None, globals_: dict[str, Any] | None = None
+) -> jinja2.Environment:
+    """The jinja2 environment every Markdown report uses: the package's templates, strict
+    undefined values, the shared number filters, plus a report's own ``filters`` and globals."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("mlgitops", "templates"),
         autoescape=False,  # Markdown, not HTML; values are numbers and names from our own files
@@ -87,16 +91,17 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(
-        num=num,
-        signed=signed,
-        pvalue=pvalue,
-        percent=percent,
-        short=short,
-        decision=lambda d: DECISION_LABELS.get(d, d),
-    )
-    env.globals.update(mermaid_lines=mermaid_lines, legend=legend)
+    env.filters.update(num=num, signed=signed, pvalue=pvalue, percent=percent, short=short)
+    env.filters.update(filters or {})
+    env.globals.update(globals_ or {})
     return env
+
+
+def _environment() -> jinja2.Environment:
+    return markdown_environment(
+        {"decision": lambda d: DECISION_LABELS.get(d, d)},
+        {"mermaid_lines": mermaid_lines, "legend": legend},
+    )
 
 
 def _slice_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:

@@ -42,6 +42,22 @@ def fails_cleanly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def append_outputs(path: Path | None, values: dict[str, str]) -> None:
+    """Append ``key=value`` lines to a GitHub-style outputs file (``$GITHUB_OUTPUT``), if given.
+
+    Values are single lines (tags, versions, verdicts, paths): a newline in one would start a new
+    key, so it is refused.
+    """
+    if path is None:
+        return
+    for key, value in values.items():
+        if "\n" in str(value):
+            raise ValueError(f"output {key} has a line break; outputs are one line each")
+    with path.open("a", encoding="utf-8") as handle:
+        for key, value in values.items():
+            handle.write(f"{key}={value}\n")
+
+
 def path_or_default(value: Path | None, default: str) -> Path:
     """An explicit path, else the one params.yaml names."""
     return value if value is not None else Path(default)

@@ -18,7 +18,13 @@ from typing import Any
 import click
 
 from mlgitops.artifact import LoadedModel, load_model
-from mlgitops.commands._common import PARAMS_OPTION, OptionalPath, fails_cleanly, path_or_default
+from mlgitops.commands._common import (
+    PARAMS_OPTION,
+    OptionalPath,
+    append_outputs,
+    fails_cleanly,
+    path_or_default,
+)
 from mlgitops.drift_batch import (
     load_batch,
     logged_outputs,
@@ -142,15 +148,6 @@ def _check_model_matches(profile: Profile, model: LoadedModel, where: str) -> No
             f"the model {where} is not the one the profile was built for (sha256 {found[:12]} "
             f"vs {expected[:12]}); pass the matching --model/--metadata, or re-run dvc repro."
         )
-
-
-def _append_outputs(path: Path | None, values: dict[str, str]) -> None:
-    if path is None:
-        return
-    # Appending is what $GITHUB_OUTPUT expects; one key=value line each.
-    with path.open("a", encoding="utf-8") as handle:
-        for key, value in values.items():
-            handle.write(f"{key}={value}\n")
 
 
 @click.command("drift")
@@ -277,7 +274,7 @@ def drift_command(
         )
     doc = report.to_dict()
     reports = path_or_default(reports_dir, paths.reports)
-    _append_outputs(
+    append_outputs(
         outputs_path,
         {
             "verdict": doc["verdict"],

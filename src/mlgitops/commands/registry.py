@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mlgitops.commands._common import PARAMS_OPTION, OptionalPath, fails_cleanly
+from mlgitops.commands._common import PARAMS_OPTION, OptionalPath, append_outputs, fails_cleanly
 from mlgitops.errors import EXIT_CHECK_FAILED
 from mlgitops.fsio import dumps_json
 
@@ -46,15 +46,6 @@ def _project(params_path: Path) -> tuple[Path, str]:
     except ValueError:
         inside = params_path.name
     return root, inside
-
-
-def _append_outputs(path: Path | None, values: dict[str, str]) -> None:
-    if path is None:
-        return
-    # Appending (not replacing) is what $GITHUB_OUTPUT expects; one key=value line each.
-    with path.open("a", encoding="utf-8") as handle:
-        for key, value in values.items():
-            handle.write(f"{key}={value}\n")
 
 
 @click.command("release")
@@ -97,7 +88,7 @@ def release_command(
         click.echo(f"release: dvc.lock matches commit {commit[:12]}{absent}")
         return
     result = release(root, params, params_file=inside, log=_progress)
-    _append_outputs(outputs_path, result.outputs())
+    append_outputs(outputs_path, result.outputs())
     if as_json:
         click.echo(dumps_json(result.to_dict()), nl=False)
     else:
@@ -146,7 +137,7 @@ def versions_command(params_path: Path, fetch: bool, as_json: bool) -> None:
 
 
 def _finish_deploy(result: DeployResult, outputs_path: Path | None, as_json: bool) -> None:
-    _append_outputs(
+    append_outputs(
         outputs_path,
         {
             "status": result.status,
