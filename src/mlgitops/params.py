@@ -50,7 +50,7 @@ class DataParams(Section):
     id_column: str = Field(
         min_length=1,
         description=(
-            "Stable row id. The PR check pairs the baseline's and the candidate's predictions on "
+            "Stable row id: the PR check pairs the baseline's and the candidate's predictions on "
             "it."
         ),
     )
@@ -176,14 +176,14 @@ class GateParams(Section):
         gt=0,
         lt=0.5,
         description=(
-            "One-sided level of each test. The intervals shown are at 1 - 2*alpha (90% at 0.05)."
+            "One-sided level of each test; the intervals shown are at 1 - 2*alpha (90% at 0.05)."
         ),
     )
     power: float = Field(
         gt=0,
         lt=1,
         description=(
-            "Target power. The report warns when the test set is too small to show non-inferiority "
+            "Target power: the report warns when the test set is too small to show non-inferiority "
             "at the margin with it."
         ),
     )
