@@ -23,10 +23,14 @@ from mlgitops.params import Section, load_params, load_section
 
 
 class PrepareParams(Section):
-    """The ``prepare`` section of params.yaml."""
+    """How the raw rows are split into the training and the evaluation split."""
 
-    seed: int
-    test_size: float = Field(gt=0, lt=1)
+    seed: int = Field(description="Seeds the hash that assigns each row to train or test.")
+    test_size: float = Field(
+        gt=0,
+        lt=1,
+        description="Share of rows held out for evaluation (stratified by the target).",
+    )
 
 
 def _mix(keys: np.ndarray) -> np.ndarray:

@@ -31,15 +31,30 @@ from mlgitops.schema import Schema, load_schema
 
 
 class TrainParams(Section):
-    """The ``train`` section of params.yaml."""
+    """The estimator at the end of the pipeline and its hyper-parameters."""
 
-    estimator: Literal["hist_gradient_boosting", "logistic_regression"]
-    learning_rate: float = Field(gt=0, le=1)
-    max_iter: int = Field(ge=1, le=10_000)
-    max_leaf_nodes: int = Field(ge=2, le=1024)
-    l2_regularization: float = Field(ge=0)
-    min_category_frequency: int = Field(ge=1)
-    seed: int
+    estimator: Literal["hist_gradient_boosting", "logistic_regression"] = Field(
+        description="The estimator at the end of the pipeline."
+    )
+    learning_rate: float = Field(
+        gt=0, le=1, description="Shrinkage of each boosting step (hist_gradient_boosting)."
+    )
+    max_iter: int = Field(
+        ge=1,
+        le=10_000,
+        description="Boosting iterations (or solver iterations for logistic regression).",
+    )
+    max_leaf_nodes: int = Field(
+        ge=2, le=1024, description="Leaves per tree at most (hist_gradient_boosting)."
+    )
+    l2_regularization: float = Field(
+        ge=0,
+        description="L2 penalty (logistic regression uses C = 1 / l2_regularization).",
+    )
+    min_category_frequency: int = Field(
+        ge=1, description="Rarer categories are grouped as infrequent."
+    )
+    seed: int = Field(description="Seeds the estimator.")
 
 
 def feature_columns(schema: Schema, *, target: str, id_column: str) -> tuple[list[str], list[str]]:

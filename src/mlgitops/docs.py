@@ -87,7 +87,7 @@ def allowed_text(info: FieldInfo) -> str:
         for attr, sign in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
             value = getattr(item, attr, None)
             if value is not None:
-                bounds.append(f"{sign} {value:,}".replace(",", "\u2009"))
+                bounds.append(f"{sign} {value:,}")
         if getattr(item, "min_length", None) == 1:
             parts.append("not empty")
         pattern = getattr(item, "pattern", None)
@@ -103,7 +103,7 @@ def key_docs(prefix: str, model: type[BaseModel]) -> Iterator[KeyDoc]:
     for name, info in model.model_fields.items():
         path = f"{prefix}.{info.alias or name}"
         annotation = info.annotation
-        description = " ".join((info.description or "").split())
+        description = markdown(" ".join((info.description or "").split()))
         yield KeyDoc(path, type_text(annotation), allowed_text(info), description)
         origin = typing.get_origin(annotation)
         if _is_section(annotation):
@@ -119,7 +119,12 @@ def key_docs(prefix: str, model: type[BaseModel]) -> Iterator[KeyDoc]:
 def summary(model: type[BaseModel]) -> str:
     """The first paragraph of a model's docstring, on one line."""
     doc = inspect.getdoc(model) or ""
-    return " ".join(doc.split("\n\n", 1)[0].split())
+    return markdown(" ".join(doc.split("\n\n", 1)[0].split()))
+
+
+def markdown(text: str) -> str:
+    """Docstring markup (reStructuredText's double backticks) as Markdown code."""
+    return text.replace("``", "`")
 
 
 def first_sentence(text: str) -> str:
@@ -169,7 +174,7 @@ def params_reference(sections: list[tuple[str, type[BaseModel], str]]) -> str:
     out.append("| section | read by | purpose |")
     out.append("| --- | --- | --- |")
     for name, model, owner in sections:
-        out.append(f"| [`{name}`](#{name.replace('_', '-')}) | {owner} | {_cell(summary(model))} |")
+        out.append(f"| [`{name}`](#{name}) | {owner} | {_cell(summary(model))} |")
     for name, model, owner in sections:
         out += ["", f"### {name}", "", f"{summary(model)} Read by {owner}.", ""]
         out.append("| key | type | allowed | meaning |")

@@ -311,7 +311,7 @@ def _comment(parts: tuple[str, ...], line: str, docs: dict[str, KeyDoc]) -> str 
     path = key_path(parts, docs)
     if path is None or not docs[path].description:
         return None
-    text = docs[path].description.replace("``", "`")
+    text = docs[path].description
     return text if len(text) <= 90 else first_sentence(text)
 
 
@@ -330,7 +330,7 @@ def comment_params(text: str, docs: dict[str, KeyDoc]) -> str:
         stack.append((indent, key))
         parts = tuple(k for _, k in stack)
         if len(parts) == 1:
-            about = docs[key].description.replace("``", "`")
+            about = docs[key].description
             out += [f"# {chunk}" for chunk in _wrap(about, 96)]
             out.append(line)
             continue
