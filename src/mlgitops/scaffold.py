@@ -35,7 +35,7 @@ import yaml
 from mlgitops.docs import KeyDoc, first_sentence, key_docs, key_path, summary
 from mlgitops.errors import ConfigError, DataError
 from mlgitops.metrics import TASK_METRICS, higher_is_better
-from mlgitops.params import FRAMEWORK_SECTIONS, Params, parse
+from mlgitops.params import ARTIFACT_NAME_PATTERN, FRAMEWORK_SECTIONS, Params, parse
 from mlgitops.yamlsplice import YamlText, plain, yaml_scalar
 
 WORKFLOWS = ("pr.yml", "pr-comment.yml", "release.yml", "deploy.yml", "drift.yml")
@@ -491,6 +491,19 @@ def resolve_settings(
             raise ConfigError(
                 f"init needs {flag}: {PARAMS_FILE} has no {'.'.join(OPTION_KEYS[option])} yet."
             )
+    if not re.match(ARTIFACT_NAME_PATTERN, str(values["name"])):
+        raise ConfigError(
+            f"model name {values['name']!r} must be lowercase letters, digits and dashes (it is a "
+            "DVC artifact and a git tag name); pass another --name."
+        )
+    for flag, given, pattern in (
+        ("--python", options.python_version, r"^3\.[0-9]+$"),
+        ("--branch", options.branch, r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"),
+        ("--requirements", options.requirements, _SAFE_PATH.pattern),
+        ("--codeowners", options.owners, r"^(@[\w.-]+(/[\w.-]+)?|[^@\s]+@[^@\s]+)(\s+\S+)*$"),
+    ):
+        if given is not None and not re.match(pattern, given):
+            raise ConfigError(f"{flag} {given!r} is not valid here (expected {pattern}).")
     if values["task"] not in TASK_METRICS:
         raise ConfigError(
             f"task {values['task']!r} is not one of {', '.join(TASK_METRICS)}; pass --task."

@@ -212,8 +212,10 @@ class YamlText:
     # ------------------------------------------------------------------------------ editing
 
     def _with_lines(self, lines: Sequence[str]) -> YamlText:
-        text = "\n".join(lines)
-        return YamlText(text + "\n" if text else "", self.where)
+        # The file's own line ends: a CRLF file stays CRLF.
+        newline = "\r\n" if "\r\n" in self.text else "\n"
+        text = newline.join(lines)
+        return YamlText(text + newline if text else "", self.where)
 
     def _check_editable(self, container: Path_) -> None:
         if container and self.is_flow(container):

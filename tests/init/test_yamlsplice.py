@@ -81,3 +81,10 @@ def test_scalars_read_back_as_themselves(value: object) -> None:
     text = yaml_scalar(value)
     assert yaml.safe_load(text) == value
     assert yaml.safe_load(f"[{text}]") == [value]
+
+
+def test_a_crlf_file_stays_crlf() -> None:
+    doc = YamlText(DOC.replace("\n", "\r\n"), "t")
+    added = doc.insert_after(("stages", "b"), "c:\n  cmd: run c\n")
+    assert "\n" not in added.text.replace("\r\n", "")
+    assert yaml.safe_load(added.text)["stages"]["c"] == {"cmd": "run c"}
