@@ -69,7 +69,7 @@ def column_rules(series: pd.Series, *, unique: bool) -> dict[str, Any]:
                 "prepare stage."
             )
         distinct = pd.unique(present)
-        few = len(distinct) <= MAX_CATEGORIES and len(distinct) <= max(2, len(present) // 2)
+        few = 0 < len(distinct) <= MAX_CATEGORIES and len(distinct) <= max(2, len(present) // 2)
         rules["dtype"] = "category" if few and not unique else "string"
     if series.isna().any():
         rules["nullable"] = True

@@ -56,6 +56,12 @@ def test_the_rules_the_data_shows() -> None:
     assert columns["y"]["description"] == "The target (data.target)."
 
 
+def test_a_column_with_no_values_is_nullable_text() -> None:
+    frame = pd.DataFrame({"id": range(5), "y": 1.0, "empty": [None] * 5})
+    columns = infer_schema(frame, source="f", target="y", id_column="id")["columns"]
+    assert columns["empty"] == {"dtype": "string", "nullable": True}
+
+
 def test_many_distinct_texts_are_strings() -> None:
     frame = pd.DataFrame(
         {"id": range(200), "t": [f"v{i % (MAX_CATEGORIES + 1)}" for i in range(200)]}
