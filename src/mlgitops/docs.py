@@ -189,8 +189,9 @@ def params_reference(sections: list[tuple[str, type[BaseModel], str]]) -> str:
 
 def commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     """Every command path under ``group`` (groups and their subcommands), sorted."""
-    for name in sorted(group.commands):
-        command = group.commands[name]
+    ctx = click.Context(group)
+    for name in sorted(group.list_commands(ctx)):
+        command = group.get_command(ctx, name)
         yield (*prefix, name)
         if isinstance(command, click.Group):
             yield from commands(command, (*prefix, name))
@@ -202,7 +203,7 @@ def command_help(root: click.Group, path: tuple[str, ...], prog: str = "mlgitops
     ctx = click.Context(root, info_name=prog, **settings)
     command: click.Command = root
     for name in path:
-        command = command.commands[name]  # type: ignore[attr-defined]
+        command = command.get_command(ctx, name)  # type: ignore[attr-defined]
         ctx = click.Context(command, info_name=name, parent=ctx)
     return command.get_help(ctx)
 
@@ -231,7 +232,7 @@ def cli_reference(root: click.Group, prog: str = "mlgitops") -> str:
 def _command(root: click.Group, path: tuple[str, ...]) -> click.Command:
     command: click.Command = root
     for name in path:
-        command = command.commands[name]  # type: ignore[attr-defined]
+        command = command.get_command(click.Context(command), name)  # type: ignore[attr-defined]
     return command
 
 

@@ -13,25 +13,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from mlgitops.errors import DataError
-
-#: The metrics each task reports (and the gate can test), in report order.
-TASK_METRICS: dict[str, tuple[str, ...]] = {
-    "binary": ("accuracy", "roc_auc", "f1_score", "log_loss", "brier_score_loss"),
-    "multiclass": ("accuracy", "f1_score", "log_loss"),
-    "regression": ("mean_absolute_error", "root_mean_squared_error", "r2_score"),
-}
-
-
-def higher_is_better(name: str) -> bool:
-    """The direction of a metric, from its name (scikit-learn's convention)."""
-    if name.endswith(("_loss", "_error")):
-        return False
-    if name.endswith("_score") or name in ("accuracy", "roc_auc", "auc", "balanced_accuracy"):
-        return True
-    raise ValueError(
-        f"cannot tell the direction of metric {name!r}: name it *_score (higher is better) "
-        "or *_loss / *_error (lower is better)"
-    )
+from mlgitops.metric_names import TASK_METRICS, higher_is_better  # noqa: F401 (re-exported)
 
 
 def positives(y_true: pd.Series | np.ndarray, positive_class: Any) -> np.ndarray:

@@ -219,7 +219,7 @@ class GateParams(Section):
 
     @model_validator(mode="after")
     def _bounds_fit_directions(self) -> GateParams:
-        from mlgitops.metrics import higher_is_better
+        from mlgitops.metric_names import higher_is_better
 
         if not self.metrics:
             raise ValueError("gate.metrics must name at least one metric")
@@ -618,7 +618,7 @@ class Params(BaseModel):
 
     @model_validator(mode="after")
     def _gate_fits_task(self) -> Params:
-        from mlgitops.metrics import TASK_METRICS
+        from mlgitops.metric_names import TASK_METRICS
 
         offered = TASK_METRICS[self.data.task]
         wrong = [m for m in self.gate.metrics if m not in offered]

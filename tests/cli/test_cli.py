@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import click
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -19,7 +20,9 @@ from pipelines import prepare
 
 
 def _all_commands(group=main, prefix=()):
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in sorted(group.list_commands(ctx)):
+        command = group.get_command(ctx, name)
         if hasattr(command, "commands"):
             yield from _all_commands(command, (*prefix, name))
         else:
@@ -200,3 +203,17 @@ def test_prepare_refuses_bad_raw_files(
     assert expected in capsys.readouterr().err
     assert (project / "data/prepared/train.parquet").read_bytes() == before
     assert not (project / "t.parquet").exists()
+
+
+def test_the_command_registry_lists_every_command_of_every_module() -> None:
+    import importlib
+    import pkgutil
+
+    from mlgitops import commands
+
+    found = {}
+    for info in pkgutil.iter_modules(commands.__path__):
+        if not info.name.startswith("_"):
+            module = importlib.import_module(f"mlgitops.commands.{info.name}")
+            found.update({c.name: info.name for c in module.COMMANDS})
+    assert found == commands.REGISTRY

@@ -6,14 +6,11 @@ from pathlib import Path
 
 import click
 
-from mlgitops.artifact import load_model
 from mlgitops.commands._common import PARAMS_OPTION, OptionalPath, fails_cleanly, path_or_default
 from mlgitops.errors import EXIT_BAD_INPUT
-from mlgitops.evaluate import evaluate
 from mlgitops.fsio import read_table, write_json, write_parquet
 from mlgitops.params import load_params
 from mlgitops.schema import load_schema, validate_frame, validation_report
-from mlgitops.scoring import score_frame
 
 
 @click.command("validate")
@@ -122,6 +119,11 @@ def evaluate_command(
 
     Example: mlgitops evaluate --model models/model.skops --data data/prepared/test.parquet
     """
+    # Imported here: validate, the other command of this module, needs none of scikit-learn.
+    from mlgitops.artifact import load_model
+    from mlgitops.evaluate import evaluate
+    from mlgitops.scoring import score_frame
+
     params = load_params(params_path)
     paths = params.paths
     model = load_model(
