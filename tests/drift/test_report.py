@@ -85,9 +85,9 @@ def test_rendering_is_a_pure_function_of_the_document(
     issue = (project / "reports" / "drift-issue.md").read_text()
     assert issue == render_issue(doc) and issue.startswith(ISSUE_MARKER + "\n## ⚠️ Drift")
     assert len(issue) < 65_536  # what a GitHub issue body holds
-    # The drift-report command re-renders the same bytes from drift.json.
+    # mlgitops report drift re-renders the same bytes from drift.json.
     (project / "reports" / "drift.md").unlink()
-    result = invoke("drift-report")
+    result = invoke("report", "drift")
     assert result.exit_code == 0, result.output
     assert (project / "reports" / "drift.md").read_text() == markdown
 
@@ -96,6 +96,6 @@ def test_a_broken_document_is_a_clear_error(project: Path) -> None:
     reports = project / "reports"
     reports.mkdir(exist_ok=True)
     (reports / "drift.json").write_text(json.dumps({"schema_version": 1, "verdict": "drift"}))
-    result = invoke("drift-report")
+    result = invoke("report", "drift")
     assert result.exit_code == 2
     assert "cannot be rendered" in result.output and "regenerate it" in result.output

@@ -1,4 +1,4 @@
-"""Drift monitoring: ``profile`` (a pipeline stage), ``drift``, ``drift-report``, ``export-log``
+"""Drift monitoring: ``profile`` (a pipeline stage), ``drift``, ``report drift``, ``export-log``
 and ``retrain-data``.
 
 Each command is a few lines over :mod:`mlgitops.drift_profile`, :mod:`mlgitops.drift_check`,
@@ -324,7 +324,7 @@ def _write_reports(report: DriftReport, reports: Path) -> None:
         (reports / DRIFT_ISSUE).unlink(missing_ok=True)
 
 
-@click.command("drift-report")
+@click.command("drift")
 @PARAMS_OPTION
 @click.option("--drift", "drift_path", type=OptionalPath, help="drift.json [paths.reports].")
 @click.option("--out", "out_path", type=OptionalPath, help="Markdown [paths.reports/drift.md].")
@@ -332,7 +332,7 @@ def _write_reports(report: DriftReport, reports: Path) -> None:
 def drift_report_command(params_path: Path, drift_path: Path | None, out_path: Path | None) -> None:
     """Render drift.md again from drift.json (the report is a function of its data).
 
-    Example: mlgitops drift-report --drift reports/drift.json --out reports/drift.md
+    Example: mlgitops report drift --drift reports/drift.json --out reports/drift.md
     """
     reports = Path(load_params(params_path).paths.reports)
     doc = read_json(drift_path or reports / DRIFT_JSON, "drift report")
@@ -438,10 +438,10 @@ def retrain_data_command(params_path: Path, drift_path: Path | None) -> None:
     click.echo("retrain-data: changed " + ", ".join(line[3:] for line in changed))
 
 
+# ``report drift`` is a subcommand of ``report`` (commands/report.py), beside ``report pr``.
 COMMANDS = (
     profile_command,
     drift_command,
-    drift_report_command,
     export_log_command,
     retrain_data_command,
 )

@@ -273,15 +273,7 @@ def compare_command(
     _finish(doc)
 
 
-@click.group("report")
-def report_group() -> None:
-    """Render reports from their JSON documents.
-
-    Example: mlgitops report pr --compare reports/compare.json --out reports/pr.md
-    """
-
-
-@report_group.command("pr")
+@click.command("pr")
 @PARAMS_OPTION
 @click.option("--compare", "compare_path", type=OptionalPath, help="compare.json to render.")
 @click.option("--out", "out_path", type=OptionalPath, help="Where to write the Markdown.")
@@ -361,4 +353,5 @@ def pr_command(
     _finish(doc)
 
 
-COMMANDS = (compare_command, report_group, pr_command)
+# ``report pr`` is a subcommand of ``report`` (commands/report.py), beside ``report drift``.
+COMMANDS = (compare_command, pr_command)
