@@ -65,7 +65,7 @@ def locked_outputs(lock: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _dvc_env() -> dict[str, str]:
+def dvc_env() -> dict[str, str]:
     """This interpreter's scripts first on PATH, so stage commands find the same tools."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -107,7 +107,7 @@ def reproduce_in_worktree(
     subprocess.run(
         ["dvc", "cache", "dir", "--local", str(cache / ".dvc" / "cache")],
         cwd=tree,
-        env=_dvc_env(),
+        env=dvc_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -115,7 +115,7 @@ def reproduce_in_worktree(
     result = subprocess.run(
         ["dvc", "repro", "--quiet", stage],
         cwd=tree,
-        env=_dvc_env(),
+        env=dvc_env(),
         capture_output=True,
         text=True,
         check=False,

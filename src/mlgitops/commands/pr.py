@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from mlgitops.artifact import LoadedModel, load_model
-from mlgitops.baseline import Baseline, fetch_baseline
+from mlgitops.baseline import Baseline, dvc_env, fetch_baseline
 from mlgitops.changes import params_diff, row_changes, schema_diff
 from mlgitops.commands._common import PARAMS_OPTION, OptionalPath, fails_cleanly
 from mlgitops.compare import Rows, compare_rows
@@ -336,7 +336,9 @@ def pr_command(
     """
     params = load_params(params_path)
     if run_repro:
-        result = subprocess.run(["dvc", "repro"], check=False)
+        # The same environment the baseline's reproduction uses: this interpreter's scripts first,
+        # so `.venv/bin/mlgitops pr` works without an activated venv.
+        result = subprocess.run(["dvc", "repro"], env=dvc_env(), check=False)
         if result.returncode != 0:
             raise MlgitopsError("dvc repro failed; fix the pipeline before comparing models.")
     doc = run_compare(
