@@ -131,6 +131,8 @@ class DemoResult:
     steps: list[Step] = field(default_factory=list)
     versions: list[str] = field(default_factory=list)
     gto_show: str = ""
+    metrics_show: str = ""
+    metrics_diff: str = ""
     served_before: str = ""
     served_after: str = ""
     swap_seconds: float = 0.0
@@ -387,6 +389,8 @@ class _Demo:
             self.dev("dvc", "remote", "add", "-q", "-d", "store", str(store))
             self.say("    dev: dvc repro (prepare, validate, train, evaluate, profile)")
             self.dev("dvc", "repro", "-q")
+            self.result.metrics_show = self.dev("dvc", "metrics", "show")
+            self.say(textwrap.indent(self.result.metrics_show.rstrip(), "    "))
             self.dev("git", "add", "-A")
             self.dev("git", "commit", "-q", "-m", "Train the first model")
             self.dev("dvc", "push", "-q")
@@ -622,6 +626,10 @@ class _Demo:
         self.dev("git", "fetch", "-q", "--tags", "origin")
         self.result.gto_show = self.dev("gto", "show", name)
         self.keep("gto-show.txt", self.result.gto_show)
+        if len(self.result.versions) >= 2:
+            first, last = (f"{name}@{v}" for v in self.result.versions[-2:])
+            self.result.metrics_diff = self.dev("dvc", "metrics", "diff", first, last)
+            self.keep("metrics-diff.txt", self.result.metrics_diff)
 
     def stop_server(self) -> None:
         if self.server is None:
@@ -705,6 +713,15 @@ def render(result: DemoResult, seconds: float) -> str:
             "",
             f"gto show (in forge/dev):\n{result.gto_show.rstrip()}",
             "",
+            *(
+                [
+                    "dvc metrics diff between the two releases (in forge/dev):",
+                    result.metrics_diff.rstrip(),
+                    "",
+                ]
+                if result.metrics_diff
+                else []
+            ),
             f"Everything is kept in {result.sandbox} (the table: out/summary.md). "
             f"{len(result.steps)} steps in {seconds:.0f} s.",
             "GitHub was played by the harness (mlgitops.localci): the comment, the releases and "

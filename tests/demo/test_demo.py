@@ -48,6 +48,19 @@ def test_main_is_v1_0_0_and_the_merge_v1_1_0_in_gto_show(demo) -> None:
 
 
 @pytest.mark.e2e
+def test_the_metrics_table_of_main_and_the_diff_between_releases_are_dvcs_own(demo) -> None:
+    result, said = demo
+    header, row = result.metrics_show.strip().splitlines()[:2]
+    for metric in ("accuracy", "roc_auc", "log_loss", "rows"):
+        assert metric in header.split()
+    assert row.split()[0] == "metrics/metrics.json"
+    assert any("accuracy" in line and "roc_auc" in line for line in said)  # printed at step 1
+    diff = result.metrics_diff.splitlines()
+    assert f"{NAME}@v1.0.0" in diff[0] and f"{NAME}@v1.1.0" in diff[0]
+    assert any(line.split()[1:2] == ["accuracy"] for line in diff[1:])
+
+
+@pytest.mark.e2e
 def test_the_watching_server_answers_v1_1_0_after_the_swap(demo) -> None:
     result, _ = demo
     assert result.served_before == "v1.0.0"
