@@ -40,6 +40,72 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
+def _shown(frame: pd.DataFrame, mask: np.ndarray, column: str, id_column: str | None) -> str:
+    """A few bad rows as text: ``row_id 12: 'maybe'``, or the values alone."""
+    bad = frame.loc[mask]
+    if id_column is not None and id_column != column and id_column in frame.columns:
+        pairs = zip(bad[id_column].head(5), bad[column].head(5), strict=True)
+        return ", ".join(f"{id_column} {_plain(i)}: {_plain(v)!r}" for i, v in pairs)
+    values = pd.unique(bad[column].astype(object).where(bad[column].notna(), None))[:5]
+    return ", ".join("null" if v is None else repr(_plain(v)) for v in values)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def check_evaluation_rows(
+    frame: pd.DataFrame,
+    *,
+    id_column: str,
+    target: str,
+    task: str,
+    classes: list[Any] | None,
+    where: str,
+) -> None:
+    """Refuse evaluation rows the PR gate could not pair, or whose labels the model cannot have.
+
+    The id column must be present, without nulls and unique: the gate pairs the baseline's and the
+    candidate's predictions on it. For a classifier, every target value must be one of the model's
+    classes: an unknown label (a typo, another coding) would otherwise count as a wrong negative.
+
+    Raises:
+        DataError: naming ``where``, the column, the count of bad rows and examples.
+    """
+    if id_column not in frame.columns:
+        raise DataError(
+            f"{where} has no id column {id_column} (data.id_column); the pull-request check "
+            "pairs the models' predictions on it: add the column, or set data.id_column."
+        )
+    ids = frame[id_column]
+    checks = [
+        (ids.isna().to_numpy(), "is null", "give every row an id"),
+        (
+            (ids.notna() & ids.duplicated(keep=False)).to_numpy(),
+            "is not unique",
+            "give every row its own id",
+        ),
+    ]
+    for mask, what, fix in checks:
+        if mask.any():
+            raise DataError(
+                f"{where}: column {id_column} (the row id) {what} on {int(mask.sum())} row(s) "
+                f"(e.g. {_shown(frame, mask, id_column, None)}); {fix}, as the pull-request "
+                "check pairs rows on it."
+            )
+    if task == "regression" or classes is None or target not in frame.columns:
+        return
+    labels = frame[target]
+    unknown = (labels.notna() & ~labels.isin(classes)).to_numpy()
+    if unknown.any():
+        known = ", ".join(repr(c) for c in classes)
+        raise DataError(
+            f"{where}: column {target} (the target) has {int(unknown.sum())} row(s) with a "
+            f"label the model does not know (e.g. {_shown(frame, unknown, target, id_column)}); "
+            f"the model's classes are {known}: fix those labels, or retrain on data that has them."
+        )
+
+
 def smoke_sample(
     predictions: pd.DataFrame, frame: pd.DataFrame, features: list[str], rows: int
 ) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from mlgitops.artifact import LoadedModel
 from mlgitops.errors import DataError
+from mlgitops.schema import ColumnSpec, Schema, validate_frame
 
 
 def proba_column(label: Any) -> str:
@@ -31,10 +32,64 @@ def check_features(model: LoadedModel, frame: pd.DataFrame, where: str) -> None:
         )
 
 
-def score_frame(model: LoadedModel, frame: pd.DataFrame, *, where: str = "data") -> pd.DataFrame:
-    """Score ``frame`` with ``model`` into a predictions frame (pure apart from the model call)."""
-    meta = model.metadata
+def feature_rules(model: LoadedModel, *, strict: bool) -> Schema:
+    """The rules the feature columns are checked against before the model sees them.
+
+    Strict: the model's whole ``input_schema`` (dtypes, nulls, ranges, allowed values), for
+    labelled data that should look like the training data. Otherwise only the dtypes: values of
+    another type are what the model cannot take at all, while out-of-range values or new
+    categories are what a drift check exists to score and measure. The row count and the other
+    columns of the frame (id, target, logged outputs) are never the model's business.
+    """
+    schema = model.input_schema
+    if strict:
+        columns = schema.columns
+    else:
+        columns = {n: ColumnSpec(dtype=c.dtype, nullable=True) for n, c in schema.columns.items()}
+    return Schema(min_rows=0, extra_columns="ignore", columns=columns)
+
+
+def check_inputs(
+    model: LoadedModel,
+    frame: pd.DataFrame,
+    where: str,
+    *,
+    strict: bool = False,
+    max_examples: int = 5,
+) -> None:
+    """Raise :class:`DataError` when the feature columns break the model's input schema.
+
+    The message names the file (``where``), and per broken rule the column, the rule, the count
+    of bad rows and a few examples.
+    """
     check_features(model, frame, where)
+    id_column = model.metadata.get("id_column")
+    result = validate_frame(
+        frame,
+        feature_rules(model, strict=strict),
+        name=where,
+        id_column=id_column if id_column in frame.columns else None,
+        max_examples=max_examples,
+    )
+    if not result.ok:
+        broken = "; ".join(v.sentence() for v in result.violations)
+        raise DataError(
+            f"{where} does not match the model's input schema: {broken}; fix those values (or "
+            "the pipeline that wrote them), or retrain the model on data of this schema."
+        )
+
+
+def score_frame(
+    model: LoadedModel, frame: pd.DataFrame, *, where: str = "data", strict: bool = False
+) -> pd.DataFrame:
+    """Score ``frame`` with ``model`` into a predictions frame (pure apart from the model call).
+
+    The features are checked first (:func:`check_inputs`; ``strict`` checks every rule of the
+    input schema, otherwise only the dtypes), so bad values end in a :class:`DataError` naming
+    ``where``, the column and the rows, not in a traceback from inside the model.
+    """
+    meta = model.metadata
+    check_inputs(model, frame, where, strict=strict)
     id_column = meta["id_column"]
     target = meta["target"]
     out = pd.DataFrame(index=frame.index)

@@ -166,6 +166,55 @@ def test_evaluate_with_a_null_target_writes_nothing(project: Path) -> None:
     assert _outputs(project) == set()
 
 
+def test_text_in_a_numeric_feature_is_bad_input_not_a_crash(project: Path) -> None:
+    # Before: ValueError (could not convert string to float) from inside the model, exit 1.
+    _break_test_split(project, _set("age", "forty", rows=(3, 9)))
+    for command in ("evaluate", "profile"):
+        result = _run(command)
+        assert result.exit_code == 2, (command, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert "data/prepared/test.parquet does not match the model's input schema" in result.output
+        assert "column age: dtype (expected integer values): 2 rows (e.g. row" in result.output
+        assert "'forty'" in result.output
+        assert "fix those values" in result.output
+    assert _outputs(project) == set()
+    assert not (project / "models/profile.json").exists()
+
+
+def _with_id(value, rows=(1, 2)):
+    def edit(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.astype({"row_id": "float64"}) if value is None else frame.copy()
+        frame.loc[list(rows), "row_id"] = frame.loc[0, "row_id"] if value == "dup" else value
+        return frame
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda f: f.drop(columns=["row_id"]), "has no id column row_id (data.id_column)"),
+        (_with_id(None), "column row_id (the row id) is null on 2 row(s) (e.g. null)"),
+        (_with_id("dup"), "column row_id (the row id) is not unique on 3 row(s) (e.g. "),
+        (
+            _set("income", "maybe", rows=(2, 7)),
+            "column income (the target) has 2 row(s) with a label the model does not know",
+        ),
+    ],
+    ids=["no id column", "null ids", "duplicate ids", "unknown label"],
+)
+def test_evaluate_refuses_rows_the_gate_cannot_pair_or_count(
+    project: Path, edit, expected: str
+) -> None:
+    # Before: ids were not checked, and 'maybe' was silently counted as a negative.
+    _break_test_split(project, edit)
+    result = _run("evaluate")
+    assert result.exit_code == 2, result.output
+    assert "data/prepared/test.parquet" in result.output
+    assert expected in result.output
+    assert _outputs(project) == set()
+
+
 def test_malformed_params(project: Path) -> None:
     (project / "params.yaml").write_text("data: [unclosed\n")
     for command in ("validate", "evaluate"):

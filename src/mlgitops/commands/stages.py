@@ -121,7 +121,7 @@ def evaluate_command(
     """
     # Imported here: validate, the other command of this module, needs none of scikit-learn.
     from mlgitops.artifact import load_model
-    from mlgitops.evaluate import evaluate
+    from mlgitops.evaluate import check_evaluation_rows, evaluate
     from mlgitops.scoring import score_frame
 
     params = load_params(params_path)
@@ -133,7 +133,16 @@ def evaluate_command(
     )
     source = path_or_default(data_path, paths.test)
     frame = read_table(source, "evaluation data")
-    predictions = score_frame(model, frame, where=str(source))
+    meta = model.metadata
+    check_evaluation_rows(
+        frame,
+        id_column=meta["id_column"],
+        target=meta["target"],
+        task=model.task,
+        classes=meta["classes"],
+        where=str(source),
+    )
+    predictions = score_frame(model, frame, where=str(source), strict=True)
     result = evaluate(
         predictions,
         frame,
