@@ -4,6 +4,11 @@ A schema file (YAML) declares the columns, each with a dtype and optional rules:
 numeric range, allowed categories, uniqueness; plus the minimum number of rows.
 :func:`validate_frame` returns
 every violation with the number of bad rows and a few examples, so a user can find them.
+
+Rules reported: ``min_rows``, ``missing_column``, ``unexpected_column``, ``not_null``, ``dtype``,
+``finite`` (``inf`` or ``-inf`` in an ``integer`` or ``number`` column, with or without
+``min``/``max``: a missing value must be null, and no model or metric takes infinity), ``range``
+(finite values outside ``min..max``), ``allowed`` and ``unique``. Null examples show as ``null``.
 """
 
 from __future__ import annotations
@@ -117,7 +122,7 @@ class Violation:
     def sentence(self) -> str:
         """The violation as a short human sentence."""
         shown = ", ".join(
-            f"row {e['row']}: {e['value']!r}" if "row" in e else f"{e['value']!r}"
+            f"row {_shown(e['row'])}: {_shown(e['value'])}" if "row" in e else _shown(e["value"])
             for e in self.examples
         )
         rows = "row" if self.count == 1 else "rows"
@@ -147,9 +152,19 @@ class ValidationResult:
         }
 
 
+def _shown(value: Any) -> str:
+    """An example value as a sentence shows it: text quoted, numbers bare, a missing value null."""
+    return "null" if value is None else repr(value)
+
+
 def _json_scalar(value: Any) -> Any:
+    """A value as JSON can hold it: a missing value (None, NaN, NA, NaT) is None, ``inf`` text."""
     if isinstance(value, np.generic):
         value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
     if isinstance(value, float) and not np.isfinite(value):
         return str(value)
     if value is None or isinstance(value, str | int | float | bool):
@@ -278,12 +293,18 @@ def validate_frame(
             add(column, "dtype", f"{spec.dtype} values", bad_type)
             continue  # range and category checks are meaningless on mistyped values
         present = ~nulls
-        if spec.dtype in ("integer", "number") and (spec.min is not None or spec.max is not None):
+        if spec.dtype in ("integer", "number"):
             values = pd.to_numeric(series, errors="coerce")
-            lo = -np.inf if spec.min is None else spec.min
-            hi = np.inf if spec.max is None else spec.max
-            bounds = f"{_fmt(lo)}..{_fmt(hi)}"
-            add(column, "range", f"values in {bounds}", present & ((values < lo) | (values > hi)))
+            if pd.api.types.is_float_dtype(values):
+                infinite = pd.Series(np.isinf(values.to_numpy(dtype="float64")), index=series.index)
+                add(column, "finite", "finite numbers, not inf or -inf", infinite)
+                present = present & ~infinite  # reported once, as not finite, not again as range
+            if spec.min is not None or spec.max is not None:
+                lo = -np.inf if spec.min is None else spec.min
+                hi = np.inf if spec.max is None else spec.max
+                bounds = f"{_fmt(lo)}..{_fmt(hi)}"
+                outside = present & ((values < lo) | (values > hi))
+                add(column, "range", f"values in {bounds}", outside)
         if spec.allowed is not None:
             outside = present & ~series.map(_json_scalar).isin(spec.allowed)
             shown = ", ".join(map(str, spec.allowed[:8])) + (

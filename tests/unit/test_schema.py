@@ -20,6 +20,7 @@ SCHEMA = Schema.model_validate(
             "id": {"dtype": "integer", "unique": True},
             "n": {"dtype": "integer", "min": 0, "max": 100},
             "x": {"dtype": "number", "nullable": True, "min": -1.0, "max": 1.0},
+            "y": {"dtype": "number"},
             "c": {"dtype": "category", "allowed": ("a", "b", "c")},
             "s": {"dtype": "string", "nullable": True},
             "b": {"dtype": "boolean"},
@@ -39,11 +40,14 @@ def valid_frames(draw: st.DrawFn) -> pd.DataFrame:
             "x": draw(
                 st.lists(st.none() | st.floats(-1.0, 1.0, allow_nan=False), min_size=n, max_size=n)
             ),
+            "y": draw(
+                st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=n, max_size=n)
+            ),
             "c": draw(st.lists(st.sampled_from("abc"), min_size=n, max_size=n)),
             "s": draw(st.lists(st.none() | st.text(max_size=5), min_size=n, max_size=n)),
             "b": draw(st.lists(st.booleans(), min_size=n, max_size=n)),
         }
-    ).astype({"x": "float64"})
+    ).astype({"x": "float64", "y": "float64"})
 
 
 @given(valid_frames())
@@ -82,6 +86,29 @@ def _inject(frame: pd.DataFrame, kind: str, rows: list[int]) -> tuple[pd.DataFra
         f["c"] = f["c"].astype(object)
         f.loc[rows, "c"] = 7
         return f, "c", "dtype", len(rows)
+    if kind == "infinite_unbounded":
+        # no min/max: before, nothing looked at the values of a float column at all
+        f.loc[rows, "y"] = [np.inf if i % 2 else -np.inf for i in rows]
+        return f, "y", "finite", len(rows)
+    if kind == "infinite_bounded":
+        # reported once, as not finite, and not a second time as out of range
+        f.loc[rows, "x"] = np.inf
+        return f, "x", "finite", len(rows)
+    if kind == "null_in_category":
+        f["c"] = f["c"].astype(object)
+        f.loc[rows, "c"] = None
+        return f, "c", "not_null", len(rows)
+    if kind == "number_in_string":
+        f["s"] = f["s"].astype(object)
+        f.loc[rows, "s"] = 5
+        return f, "s", "dtype", len(rows)
+    if kind == "text_in_boolean":
+        f["b"] = f["b"].astype(object)
+        f.loc[rows, "b"] = "yes"
+        return f, "b", "dtype", len(rows)
+    if kind == "min_rows":
+        kept = f.iloc[rows[: 1 + len(rows) % 2]]
+        return kept, "(table)", "min_rows", len(kept)
     if kind == "duplicate_id":
         # every row in ``rows`` takes the id of the first one: all of them become duplicates
         f.loc[rows, "id"] = f.loc[rows[0], "id"]
@@ -102,6 +129,12 @@ KINDS = [
     "wrong_dtype",
     "fractional_integer",
     "text_in_category",
+    "infinite_unbounded",
+    "infinite_bounded",
+    "null_in_category",
+    "number_in_string",
+    "text_in_boolean",
+    "min_rows",
     "duplicate_id",
     "missing_column",
     "extra_column",
@@ -109,7 +142,7 @@ KINDS = [
 
 
 @given(valid_frames(), st.sampled_from(KINDS), st.data())
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=250, deadline=None)
 def test_every_generated_violation_is_caught_with_its_count(
     frame: pd.DataFrame, kind: str, data: st.DataObject
 ) -> None:
@@ -119,10 +152,37 @@ def test_every_generated_violation_is_caught_with_its_count(
     broken, column, rule, count = _inject(frame, kind, sorted(rows))
     result = validate_frame(broken, SCHEMA, name="t", id_column="id", max_examples=3)
     found = [(v.column, v.rule, v.count) for v in result.violations]
-    assert (column, rule, count) in found
+    # exactly the injected violation: the right column and rule, every bad row, nothing else
+    assert found == [(column, rule, count)]
     assert not result.ok
     violation = next(v for v in result.violations if (v.column, v.rule) == (column, rule))
     assert len(violation.examples) <= 3
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+@pytest.mark.parametrize("bounded", [False, True])
+def test_infinity_is_not_a_number_a_column_may_hold(value: float, bounded: bool) -> None:
+    spec = {"dtype": "number", **({"min": 0, "max": 10} if bounded else {})}
+    schema = Schema.model_validate(
+        {"min_rows": 0, "columns": {"id": {"dtype": "integer"}, "v": spec}}
+    )
+    frame = pd.DataFrame({"id": [1, 2, 3], "v": [1.0, value, 2.0]})
+    (violation,) = validate_frame(frame, schema, name="t", id_column="id").violations
+    assert (violation.column, violation.rule, violation.count) == ("v", "finite", 1)
+    assert violation.examples == ({"row": 2, "value": str(value)},)
+
+
+def test_null_examples_show_as_null() -> None:
+    schema = Schema.model_validate(
+        {"min_rows": 0, "columns": {"id": {"dtype": "integer"}, "v": {"dtype": "number"}}}
+    )
+    frame = pd.DataFrame({"id": [10, 11], "v": [np.nan, 1.0]})
+    (violation,) = validate_frame(frame, schema, name="t", id_column="id").violations
+    assert violation.examples == ({"row": 10, "value": None},)
+    assert "(e.g. row 10: null)" in violation.sentence()
+    assert "nan" not in violation.sentence()
+    (by_value,) = validate_frame(frame[["v"]], schema.subset(["v"]), name="t").violations
+    assert by_value.sentence().endswith("1 row (e.g. null)")
 
 
 def test_too_few_rows(adult: pd.DataFrame) -> None:
