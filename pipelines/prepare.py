@@ -1,8 +1,12 @@
 """Prepare stage (user code): read the raw data, split it train/test, write parquet.
 
 The split is stratified by the target and decided by a seeded hash of each row's id, not by a
-shuffle: a row stays on the same side when rows are added or removed, so a pull request that adds
-data does not silently move old evaluation rows into training.
+shuffle: within each class the rows with the smallest hashes are held out, so which side a row is on
+depends on its id, not on its position or on a random draw. Rows almost never change side when
+rows are added: only rows next to a class's cut can move, and adding ``m`` rows of a class moves at
+most ``m`` of its old rows, all in one direction (on the bundled data, adding the last 12,561 rows
+to the first 20,000 moves 37 old rows, 0.2%; a shuffle would move about 37%). So a pull request
+that adds data moves very few old evaluation rows into training, and the PR report counts them.
 
 Run by dvc.yaml as ``python -m pipelines.prepare --raw ... --train ... --test ...``.
 """
@@ -63,6 +67,40 @@ def split(
     return train, test
 
 
+def _shown(value: object) -> str:
+    return (
+        "null" if pd.isna(value) else repr(value.item() if isinstance(value, np.generic) else value)
+    )
+
+
+def check_ids(raw: pd.DataFrame, id_column: str, where: Path) -> None:
+    """Refuse ids the split cannot hash: each must be a whole number, present and unique.
+
+    Raises:
+        MlgitopsError: naming the file, the column, an example row and what to do.
+    """
+    ids = raw[id_column]
+    numeric = pd.to_numeric(ids, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(numeric) | (numeric != np.round(numeric))
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise MlgitopsError(
+            f"raw data {where}: column {id_column} (data.id_column) has {int(bad.sum())} row(s) "
+            f"whose id is missing or not a whole number (e.g. data row {first + 1}: "
+            f"{_shown(ids.iloc[first])}); the split hashes each row's id, so give every row a "
+            "whole-number id (its line number will do), or set data.id_column to such a column."
+        )
+    twice = ids.duplicated(keep=False).to_numpy()
+    if twice.any():
+        shown = ", ".join(_shown(v) for v in pd.unique(ids[twice])[:5])
+        raise MlgitopsError(
+            f"raw data {where}: column {id_column} (data.id_column) has {int(twice.sum())} rows "
+            f"sharing an id (e.g. {shown}); give every row its own id: the split and the pull-"
+            "request check's row pairing both rely on it."
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml", type=Path)
@@ -74,11 +112,16 @@ def main(argv: list[str] | None = None) -> int:
         data = load_params(args.params).data
         params = load_section(args.params, "prepare", PrepareParams)
         raw = read_table(args.raw, "raw data")
-        for column in (data.id_column, data.target):
+        for column, key in ((data.id_column, "data.id_column"), (data.target, "data.target")):
             if column not in raw.columns:
-                raise MlgitopsError(f"raw data {args.raw} has no column {column}.")
-        if raw[data.id_column].duplicated().any():
-            raise MlgitopsError(f"raw data {args.raw}: {data.id_column} has duplicate ids.")
+                listed = ", ".join(map(str, raw.columns[:15])) + (
+                    ", ..." if len(raw.columns) > 15 else ""
+                )
+                raise MlgitopsError(
+                    f"raw data {args.raw} has no column {column} ({key}); its columns are "
+                    f"{listed}: add the column, or set {key} in {args.params} to one of them."
+                )
+        check_ids(raw, data.id_column, args.raw)
         train, test = split(
             raw,
             target=data.target,

@@ -237,9 +237,38 @@ def test_a_missing_model_says_how_to_get_one(project: Path) -> None:
         ("", "is empty (0 bytes)"),
         ('row_id,age\n1,"unterminated\n', "could not be read as csv"),
         ("row_id,age\n", "has no rows"),
+        (
+            "row_id,age\n1,30\n2,31\n",
+            "raw data raw.csv has no column income (data.target); its columns are row_id, age: "
+            "add the column, or set data.target in params.yaml",
+        ),
+        (
+            "row_id,age,income\n1,30,a\nx,31,b\n",
+            "raw data raw.csv: column row_id (data.id_column) has 1 row(s) whose id is missing or "
+            "not a whole number (e.g. data row 2: 'x'); the split hashes each row's id",
+        ),
+        ("row_id,age,income\n1,30,a\n,31,b\n3,32,a\n", "1 row(s) whose id is missing or not"),
+        ("row_id,age,income\n1,30,a\n,31,b\n", "(e.g. data row 2: null)"),
+        ("row_id,age,income\n1,30,a\n2.5,31,b\n", "(e.g. data row 2: 2.5)"),
+        (
+            "row_id,age,income\n1,30,a\n7,31,b\n7,32,a\n1,33,b\n2,34,a\n",
+            "column row_id (data.id_column) has 4 rows sharing an id (e.g. 1, 7); give every "
+            "row its own id",
+        ),
     ],
-    ids=["empty csv", "corrupt csv", "header only"],
+    ids=[
+        "empty csv",
+        "corrupt csv",
+        "header only",
+        "no target column",
+        "text id",
+        "null id",
+        "null id example",
+        "fractional id",
+        "duplicate ids",
+    ],
 )
+@pytest.mark.filterwarnings("error")  # null ids used to reach a uint64 cast (RuntimeWarning)
 def test_prepare_refuses_bad_raw_files(
     project: Path, content: str, expected: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
