@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import re
+import types
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -690,14 +691,106 @@ def _describe(error: dict[str, Any]) -> str:
     return expected
 
 
-def _format_error(file: Path, prefix: tuple[str, ...], exc: ValidationError) -> str:
+def _num(x: Any) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _bounds(metadata: list[Any]) -> str:
+    """The range a field's constraints allow, in words: "between 0 and 1", "> 0 and < 0.5"."""
+    found = {k: getattr(m, k) for m in metadata for k in ("gt", "ge", "lt", "le") if hasattr(m, k)}
+    if "ge" in found and "le" in found:
+        return f" between {_num(found['ge'])} and {_num(found['le'])}"
+    parts = [
+        f"{op} {_num(found[k])}"
+        for k, op in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+        if k in found
+    ]
+    return (" " + " and ".join(parts)) if parts else ""
+
+
+def _words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _expected_type(annotation: Any, metadata: list[Any]) -> str:
+    """What a field holds, in the words the other messages use ("a number between 0 and 1")."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        inner, *extra = get_args(annotation)
+        return _expected_type(inner, [*metadata, *extra])
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        described = [
+            "a boolean (true or false)" if a is bool else _expected_type(a, metadata)
+            for a in options
+        ]
+        if len(options) < len(get_args(annotation)):
+            described.append("null")
+        return _words(described)
+    if origin is Literal:
+        return "one of " + _words([repr(v) for v in get_args(annotation)])
+    if origin is tuple or annotation is tuple:
+        return "a list"
+    if origin is dict or (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return "a mapping"
+    if annotation is bool:
+        return "true or false"
+    if annotation in (int, float):
+        return ("a whole number" if annotation is int else "a number") + _bounds(metadata)
+    if annotation is str:
+        pattern = next((m.pattern for m in metadata if getattr(m, "pattern", None)), None)
+        if pattern:
+            return f"a name matching {pattern}"
+        if any(getattr(m, "min_length", 0) for m in metadata):
+            return "a non-empty string"
+        return "a string"
+    return "a value"
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The section model a key under a field of this annotation belongs to (through lists, maps)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in reversed(get_args(annotation)):  # dict[str, M]: the values; tuple[M, ...]: items
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _expected_at(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """What the key at ``loc`` (a pydantic error location) of ``model`` expects."""
+    current: type[BaseModel] | None = model
+    field = None
+    for part in loc:
+        fields = _fields(current) if current is not None else {}
+        if isinstance(part, str) and part in fields:
+            field = fields[part]
+            current = _model_in(field.annotation)
+        elif field is None or current is None:
+            return "a value"
+        # otherwise a list index or a mapping key: the next part is a key of the items' model
+    return "a value" if field is None else _expected_type(field.annotation, list(field.metadata))
+
+
+def _fields(model: type[BaseModel]) -> dict[str, Any]:
+    """A section's fields by name and by alias (``validate_`` is ``validate`` in the file)."""
+    fields = dict(model.model_fields)
+    fields.update({f.alias: f for f in model.model_fields.values() if f.alias})
+    return fields
+
+
+def _format_error(
+    file: Path, prefix: tuple[str, ...], exc: ValidationError, model: type[BaseModel]
+) -> str:
     errors = exc.errors()
     first = errors[0]
     loc = ".".join(str(part) for part in (*prefix, *first["loc"]) if part != "validate_")
     loc = loc or "(top level)"
     more = f" ({len(errors) - 1} more problem(s) after this one)" if len(errors) > 1 else ""
     if first["type"] == "missing":
-        return f"{file}: key {loc} is missing; add it (expected {_describe(first)}){more}."
+        expected = _expected_at(model, tuple(first["loc"]))
+        return f"{file}: {loc} is missing; expected {expected}; add it{more}."
     if first["type"] == "extra_forbidden":
         return f"{file}: key {loc} is not a known setting; remove it or fix its spelling{more}."
     if first["type"] == "value_error":
@@ -712,7 +805,7 @@ def parse(raw: dict[str, Any], model: type[S], file: Path, prefix: tuple[str, ..
     try:
         return model.model_validate(_tuples(raw))
     except ValidationError as exc:
-        raise ConfigError(_format_error(file, prefix, exc)) from None
+        raise ConfigError(_format_error(file, prefix, exc, model)) from None
 
 
 def load_params(path: str | os.PathLike[str] = "params.yaml") -> Params:

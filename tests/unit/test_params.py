@@ -55,7 +55,7 @@ def test_the_example_params_load_into_frozen_typed_objects(root: Path) -> None:
         ),
         (
             lambda p: p["data"].pop("target"),
-            r"params\.yaml: key data\.target is missing; add it \(expected a value\)",
+            r"params\.yaml: data\.target is missing; expected a non-empty string; add it\.",
         ),
         (
             lambda p: p["evaluate"].update(plot_points="200"),
@@ -83,7 +83,7 @@ def test_the_example_params_load_into_frozen_typed_objects(root: Path) -> None:
         ),
         (
             lambda p: p.pop("paths"),
-            r"params\.yaml: key paths is missing",
+            r"params\.yaml: paths is missing; expected a mapping; add it\.",
         ),
         (
             lambda p: p["validate"].update(max_examples=True),
@@ -107,7 +107,32 @@ def test_the_example_params_load_into_frozen_typed_objects(root: Path) -> None:
         ),
         (
             lambda p: p["deploy"]["staging"].pop("url"),
-            r"params\.yaml: key deploy\.staging\.url is missing",
+            r"params\.yaml: deploy\.staging\.url is missing; expected a string or null; add it\.",
+        ),
+        (
+            lambda p: p["gate"].pop("alpha"),
+            r"params\.yaml: gate\.alpha is missing; expected a number > 0 and < 0\.5; add it\.",
+        ),
+        (
+            lambda p: p["validate"].pop("max_examples"),
+            r"validate\.max_examples is missing; expected a whole number between 1 and 100; add",
+        ),
+        (
+            lambda p: p["gate"]["metrics"]["accuracy"].pop("margin"),
+            r"gate\.metrics\.accuracy\.margin is missing; expected a number >= 0; add it\.",
+        ),
+        (
+            lambda p: p["evaluate"]["slices"][0].pop("column"),
+            r"evaluate\.slices\.0\.column is missing; expected a non-empty string; add it\.",
+        ),
+        (
+            lambda p: p["data"].pop("task"),
+            r"data\.task is missing; expected one of 'binary', 'multiclass' or 'regression'; add",
+        ),
+        (
+            lambda p: p["data"].pop("positive_class"),
+            r"data\.positive_class is missing; expected a string, a whole number, a boolean \(true "
+            r"or false\) or null; add it\.",
         ),
         (
             lambda p: p["model_card"].update(intended_use=""),
@@ -129,6 +154,11 @@ def test_user_sections_are_just_as_strict(tmp_path: Path, root: Path) -> None:
         ConfigError, match=r"train\.learning_rate = 0 is invalid; expected a number > 0"
     ):
         load_section(path, "train", TrainParams)
+    path = _write(tmp_path, root, lambda p: p["prepare"].pop("test_size"))
+    with pytest.raises(
+        ConfigError, match=r"prepare\.test_size is missing; expected a number > 0 and < 1; add it"
+    ):
+        load_section(path, "prepare", PrepareParams)
     path = _write(tmp_path, root, lambda p: p.pop("prepare"))
     with pytest.raises(ConfigError, match=r"section prepare is missing"):
         load_section(path, "prepare", PrepareParams)
