@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -14,13 +15,14 @@ from hypothesis import strategies as st
 from sklearn.preprocessing import FunctionTransformer
 
 from mlgitops.artifact import (
-    TRUSTED_TYPES,
     canonical_skops,
+    describe_model,
     load_estimator,
     load_model,
     save_model,
 )
 from mlgitops.errors import ArtifactError
+from mlgitops.schema import Schema
 from pipelines.train import TrainParams, build_pipeline
 
 
@@ -53,19 +55,52 @@ def training_sets(draw: st.DrawFn) -> pd.DataFrame:
     return frame
 
 
+SCHEMA = Schema.model_validate(
+    {
+        "min_rows": 1,
+        "columns": {
+            "a": {"dtype": "number"},
+            "b": {"dtype": "number", "nullable": True},
+            "c": {"dtype": "category"},
+            "y": {"dtype": "category"},
+        },
+    }
+)
+
+
 @given(training_sets(), st.sampled_from(["hist_gradient_boosting", "logistic_regression"]))
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_save_and_load_round_trip_predictions_exactly(frame: pd.DataFrame, estimator: str) -> None:
-    model = build_pipeline(["a", "b"], ["c"], _params(estimator)).fit(
-        frame[["a", "b", "c"]], frame["y"]
+    """Through the path users run: save_model, then load_model (allowlist, metadata hash)."""
+    features = ["a", "b", "c"]
+    model = build_pipeline(["a", "b"], ["c"], _params(estimator)).fit(frame[features], frame["y"])
+    metadata = describe_model(
+        model,
+        name="m",
+        task="binary",
+        target="y",
+        positive_class="pos",
+        id_column="id",
+        train_frame=frame,
+        features=features,
+        schema=SCHEMA,
+        params={"estimator": estimator},
     )
-    payload = canonical_skops(sio.dumps(model))
-    assert set(sio.get_untrusted_types(data=payload)) <= set(TRUSTED_TYPES)
-    loaded = sio.loads(payload, trusted=sio.get_untrusted_types(data=payload))
-    x = frame[["a", "b", "c"]]
-    np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))
-    # Same model, another dump: the canonical bytes do not depend on object ids or the clock.
-    assert canonical_skops(sio.dumps(model)) == payload
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {"model_path": Path(tmp, "m.skops"), "metadata_path": Path(tmp, "m.json")}
+        digest = save_model(model, metadata, **paths)
+        # no extra_trusted: every type of the pipeline must be on the framework's allowlist
+        loaded = load_model(paths["model_path"], paths["metadata_path"])
+        first_bytes = paths["model_path"].read_bytes()
+        # Same model, saved again: the bytes do not depend on object ids or the clock.
+        assert save_model(model, metadata, **paths) == digest
+        assert paths["model_path"].read_bytes() == first_bytes
+    assert loaded.metadata["model_sha256"] == digest
+    assert loaded.features == features
+    x = frame[features]
+    np.testing.assert_array_equal(loaded.estimator.predict(x), model.predict(x))
+    np.testing.assert_array_equal(loaded.estimator.predict_proba(x), model.predict_proba(x))
+    np.testing.assert_array_equal(loaded.estimator.classes_, model.classes_)
 
 
 def test_the_saved_model_and_metadata_belong_together(small_project: Path) -> None:
