@@ -172,6 +172,32 @@ def list_versions(repo: str | os.PathLike[str], name: str) -> list[VersionEntry]
     return entries
 
 
+def taken_versions(repo: str | os.PathLike[str], name: str) -> list[str]:
+    """Every version a registration of ``name`` ever used, deprecated ones included.
+
+    ``gto deprecate`` adds a deregistration tag and keeps the registration's, so a deprecated
+    version's tag name is never free again: the next number must go past it. Tags GTO does not
+    count (a lightweight ``name@v1.0.0`` made by hand) are not here: creating one of those is a
+    conflict to be reported, not a number to skip.
+    """
+    from gto import api
+    from gto.exceptions import ArtifactNotFound
+
+    try:
+        with _gto(f"reading the history of {name} in {repo}"):
+            events = api.history(os.fspath(repo), name)
+    except RegistryError as exc:
+        if isinstance(exc.__cause__, ArtifactNotFound):
+            return []
+        raise
+    found = {
+        e["version"]
+        for e in events
+        if e.get("event") in ("registration", "deregistration") and e.get("version")
+    }
+    return sorted(found, key=semver_key, reverse=True)
+
+
 def find_version(repo: str | os.PathLike[str], name: str, version: str) -> VersionEntry:
     """The registered version ``version`` of ``name``.
 

@@ -6,9 +6,11 @@ Run on main after a merge (``.github/workflows/release.yml``), in this order:
    params or data changed since ``dvc.lock`` was written, no tracked file differs from the
    commit, and every pipeline output is in the workspace (``dvc repro --pull`` brings them).
 2. Tags are fetched from the git remote; a commit that already has a version is done (exit 0).
-3. The model is compared with the latest registered version's (the md5 in ``dvc.lock``):
-   identical means nothing to release (exit 0). Otherwise :mod:`mlgitops.versioning` numbers it.
-4. The DVC outputs are pushed to the DVC remote, so the version can be fetched anywhere.
+3. The model is compared with the latest registered release's (the md5 in ``dvc.lock``):
+   identical means nothing to release (exit 0). Otherwise :mod:`mlgitops.versioning` numbers it,
+   past every version a registration ever took (deprecated ones included).
+4. Once the tag name is known to be free (a conflicting tag stops the release before anything is
+   pushed), the DVC outputs are pushed to the DVC remote, so the version can be fetched anywhere.
 5. GTO's annotated tag ``<name>@vX.Y.Z`` (its message: the metrics summary) is created and
    pushed. When the push is rejected because another release took the number meanwhile, the
    local tag is dropped, tags are fetched again and the next number is computed, at most
@@ -52,12 +54,14 @@ from mlgitops.registry import (
     paths_at,
     register_version,
     semver_key,
+    taken_versions,
 )
 from mlgitops.schema import schema_from_dict
 from mlgitops.versioning import (
     SchemaChange,
     VersionDecision,
     decide_version,
+    is_release,
     parse_bump,
     schema_changes,
 )
@@ -234,7 +238,8 @@ def plan_release(
     """Decide the version for ``commit`` against the registry as it is locally now."""
     name = params.model.name
     versions = tuple(list_versions(root, name))
-    latest = next((v for v in versions if v.commit != commit), None)
+    # Pre-releases (v1.0.0-rc.1, tagged by people) are neither compared with nor bumped from.
+    latest = next((v for v in versions if v.commit != commit and is_release(v.version)), None)
     trailer = parse_bump(trailers(root, commit), f"the message of commit {commit[:12]}")
     ours = model_md5(root, commit, params_file)
     theirs = model_md5(root, latest.commit, params_file) if latest else None
@@ -266,6 +271,7 @@ def plan_release(
         changes=changes,
         trailer=trailer,
         what_changed="the model changed" if model_changed else "the input schema changed",
+        taken=taken_versions(root, name),
     )
     return Plan(versions=versions, latest=latest, decision=decision, changes=changes)
 
@@ -591,12 +597,13 @@ def release(root: Path, params: Params, *, params_file: str, log: Log) -> Releas
                     parent=None if plan.latest is None else plan.latest.version,
                     attempts=attempt,
                 )
+            version = decision.version
+            tag = f"{name}@{version}"
+            # Before anything leaves this machine: a conflicting tag stops the release here.
+            _check_tag_is_free(root, tag, commit)
             if not pushed_outputs:
                 push_outputs(root, require_remote=params.release.require_remote, log=log)
                 pushed_outputs = True
-            version = decision.version
-            tag = f"{name}@{version}"
-            _check_tag_is_free(root, tag, commit)
             message = tag_message(
                 name,
                 version,

@@ -11,11 +11,17 @@ The rules, in order:
 5. Otherwise the model changed: **minor**.
 
 A patch is never chosen on its own: only a person knows that a retrained model is a fix.
+
+The bump starts from the highest release version (``vX.Y.Z``) any registration ever took,
+deprecated ones included (``gto deprecate`` keeps the tag, so its number is not free again).
+Pre-releases (``v1.0.0-rc.1``, which GTO accepts from people) are never a base: releases here
+are ``vX.Y.Z`` only.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -202,6 +208,17 @@ def parse_release(version: str) -> tuple[int, int, int]:
     return major, minor, patch
 
 
+def is_release(version: str) -> bool:
+    """Whether ``version`` is a release ``vX.Y.Z`` (not a pre-release or build)."""
+    return _RELEASE.match(version) is not None
+
+
+def highest_release(versions: Iterable[str | None]) -> str | None:
+    """The highest release version among ``versions`` (pre-releases and None are skipped)."""
+    releases = [v for v in versions if v is not None and is_release(v)]
+    return max(releases, key=parse_release) if releases else None
+
+
 def bump_version(version: str, bump: Bump) -> str:
     """The version after ``version`` for a bump (``none`` is not a bump)."""
     major, minor, patch = parse_release(version)
@@ -234,31 +251,44 @@ def decide_version(
     changes: tuple[SchemaChange, ...],
     trailer: Bump | None,
     what_changed: str = "the model changed",
+    taken: Iterable[str] = (),
 ) -> VersionDecision:
     """Apply the numbering rules of this module (see its docstring).
 
     Args:
-        latest: The latest registered version, None before the first release.
+        latest: The latest registered version the model is compared with, None before the
+            first release.
         first_version: The version of a first release.
         model_changed: Whether the artifact differs from ``latest``'s (model file or schema).
         changes: The input schema's changes since ``latest``.
         trailer: The ``Release-Bump`` trailer of the merged commit, if any.
         what_changed: How the reason of a minor bump puts it.
+        taken: Every version a registration of this artifact ever used, deprecated ones
+            included: the new number goes past the highest release among them.
     """
     if latest is not None and not model_changed:
         return VersionDecision(None, "unchanged", f"the model is identical to {latest}'s")
     if trailer == "none":
         return VersionDecision(None, "none", f"the commit says {TRAILER}: none")
-    if latest is None:
+    base = highest_release([latest, *taken])
+    if base is None:
         return VersionDecision(first_version, "first", "the first registered version")
+    past = ""
+    if base != latest:
+        past = f" (numbered past {base}, which a deprecated version holds)"
+    if latest is None or not is_release(latest):
+        # Every earlier release was deprecated: the number still moves past them.
+        bump: Bump = trailer or "minor"
+        why = f"the first active release version{past}"
+        return VersionDecision(bump_version(base, bump), bump, why)
     breaking = [c for c in changes if c.breaking]
     if trailer is not None:
         why = f"the commit says {TRAILER}: {trailer}"
         if breaking and trailer != "major":
             why += f" (although the input schema changed incompatibly: {breaking[0].sentence()})"
-        return VersionDecision(bump_version(latest, trailer), trailer, why)
+        return VersionDecision(bump_version(base, trailer), trailer, why + past)
     if breaking:
         listed = "; ".join(c.sentence() for c in breaking)
         why = f"the input schema changed incompatibly: {listed}"
-        return VersionDecision(bump_version(latest, "major"), "major", why)
-    return VersionDecision(bump_version(latest, "minor"), "minor", what_changed)
+        return VersionDecision(bump_version(base, "major"), "major", why + past)
+    return VersionDecision(bump_version(base, "minor"), "minor", what_changed + past)

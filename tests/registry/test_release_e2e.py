@@ -88,6 +88,42 @@ def test_a_tag_name_already_pointing_elsewhere_fails_loudly(world: World) -> Non
     assert f"tag {NAME}@v0.1.0 already exists" in result.stderr
     assert first in result.stderr and world.commits["base"] in result.stderr
     assert origin_tags(world) == {f"{NAME}@v0.1.0": first}
+    # The conflict is found before anything is pushed: the DVC remote is still empty.
+    assert not any(world.dvcstore.rglob("*"))
+
+
+def _release_at(world: World, branch: str) -> dict:
+    run(world.work, "git", "checkout", "-q", branch)
+    run(world.work, "dvc", "checkout", "-q")
+    result = cli(world.work, "release", "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_after_the_latest_version_is_deprecated_the_next_goes_past_it(world: World) -> None:
+    assert cli(world.work, "release").exit_code == 0  # v0.1.0 on base
+    assert _release_at(world, "change")["version"] == "v0.2.0"
+    run(world.work, "gto", "deprecate", NAME, "v0.2.0")  # a deregistration tag; v0.2.0's stays
+    run(world.work, "git", "push", "-q", "origin", "--tags")
+    assert gto_show(world.work)["latest"] == "v0.1.0"
+    doc = _release_at(world, "other")
+    assert (doc["status"], doc["version"], doc["parent"]) == ("released", "v0.3.0", "v0.1.0")
+    assert "numbered past v0.2.0" in doc["reason"]
+    assert origin_tags(world)[f"{NAME}@v0.3.0"] == world.commits["other"]
+    assert gto_show(world.work)["latest"] == "v0.3.0"
+
+
+def test_a_pre_release_tagged_by_a_person_is_not_the_base_of_the_next_version(
+    world: World,
+) -> None:
+    assert cli(world.work, "release").exit_code == 0  # v0.1.0 on base
+    change = world.commits["change"]
+    run(world.work, "gto", "register", NAME, change, "--version", "v1.0.0-rc.1")
+    run(world.work, "git", "push", "-q", "origin", "--tags")
+    assert gto_show(world.work)["latest"] == "v1.0.0-rc.1"
+    doc = _release_at(world, "other")
+    assert (doc["status"], doc["version"], doc["parent"]) == ("released", "v0.2.0", "v0.1.0")
+    assert gto_show(world.work)["latest"] == "v1.0.0-rc.1"  # GTO's semver order: 1.0.0-rc first
 
 
 def _hook(repo: Path, script: str) -> None:

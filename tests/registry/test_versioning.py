@@ -9,7 +9,13 @@ import pytest
 from mlgitops.errors import ConfigError
 from mlgitops.gittags import trailers
 from mlgitops.schema import Schema, schema_from_dict
-from mlgitops.versioning import bump_version, decide_version, parse_bump, schema_changes
+from mlgitops.versioning import (
+    bump_version,
+    decide_version,
+    is_release,
+    parse_bump,
+    schema_changes,
+)
 from tests.e2e.sandbox import run
 
 BASE = {
@@ -212,3 +218,24 @@ def test_the_trailer_is_parsed_by_git_and_checked(tmp_path: Path) -> None:
         parse_bump([("Release-Bump", "huge")])
     with pytest.raises(ConfigError, match="conflicting Release-Bump trailers"):
         parse_bump([("Release-Bump", "major"), ("release-bump", "minor")])
+
+
+def test_the_number_goes_past_every_version_a_registration_took() -> None:
+    # v1.3.0 was released and deprecated: the latest active version is v1.2.0 again.
+    taken = ("v1.3.0", "v1.2.0", "v1.0.0")
+    minor = _decide(taken=taken)
+    assert minor.version == "v1.4.0"
+    assert "numbered past v1.3.0" in minor.reason
+    assert _decide(taken=taken, trailer="patch").version == "v1.3.1"
+    assert _decide(taken=("v1.2.0",)).version == "v1.3.0"  # nothing deprecated: as before
+    # Every version deprecated: the first active one still goes past them.
+    again = _decide(latest=None, taken=("v0.1.0",))
+    assert (again.version, again.bump) == ("v0.2.0", "minor")
+
+
+def test_a_pre_release_is_never_the_base_and_never_crashes() -> None:
+    # GTO accepts v1.0.0-rc.1 from a person; releases here are vX.Y.Z only.
+    assert _decide(taken=("v1.0.0-rc.1", "v1.2.0")).version == "v1.3.0"
+    assert _decide(latest="v1.0.0-rc.1", taken=("v1.0.0-rc.1",)).version == "v0.1.0"
+    assert _decide(latest="v2.0.0-rc.1", taken=("v2.0.0-rc.1", "v1.2.0")).version == "v1.3.0"
+    assert is_release("v1.2.0") and not is_release("v1.0.0-rc.1")
