@@ -111,6 +111,32 @@ PARAMS_HEADER = (
 )
 COMMENT_COLUMN = 30
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*$")
+# YAML 1.2's core schema: the booleans and numbers it reads (1.1's yes/no/on/off/y/n are text).
+_YAML12_BOOLS = {"true": True, "True": True, "TRUE": True}
+_YAML12_BOOLS |= {"false": False, "False": False, "FALSE": False}
+_YAML12_INT = re.compile(r"[-+]?[0-9]+")
+_YAML12_OCT = re.compile(r"0o[0-7]+")
+_YAML12_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_YAML12_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
+def parse_label(text: str) -> str | int | float | bool:
+    """A label given on the command line: a boolean or a number as YAML 1.2 reads one, else text.
+
+    YAML 1.1 (PyYAML) would make ``yes``, ``no``, ``on``, ``off`` and ``y`` booleans, which
+    a label of yes/no data never means; :func:`check_data` keeps the text when the data has it.
+    """
+    if text in _YAML12_BOOLS:
+        return _YAML12_BOOLS[text]
+    if _YAML12_INT.fullmatch(text):
+        return int(text, 10)
+    if _YAML12_OCT.fullmatch(text):
+        return int(text[2:], 8)
+    if _YAML12_HEX.fullmatch(text):
+        return int(text[2:], 16)
+    if _YAML12_FLOAT.fullmatch(text):
+        return float(text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -123,6 +149,8 @@ class InitOptions:
     positive_class: Any = UNSET
     id_column: str | None = None
     paths: Mapping[str, str] = field(default_factory=dict)
+    #: ``--positive-class`` as typed: kept when the data has a label spelled so.
+    positive_class_text: str | None = None
     train_stage: str | None = None
     python_version: str | None = None
     requirements: str | None = None
@@ -151,6 +179,7 @@ class Settings:
     labels: tuple[str, ...]
     framework_source: str | None
     explicit: dict[tuple[str, ...], Any]
+    positive_class_text: str | None = None
 
     @property
     def install_args(self) -> str:
@@ -578,6 +607,7 @@ def resolve_settings(
         labels=tuple(str(label) for label in labels),
         framework_source=FRAMEWORK_SOURCE if f"{FRAMEWORK_SOURCE}/__init__.py" in present else None,
         explicit=explicit,
+        positive_class_text=options.positive_class_text,
     )
 
 
@@ -616,8 +646,10 @@ def _train_stage(
 def check_data(frame: Any, settings: Settings, source: str) -> Settings:
     """The target column of ``frame`` fits the task; the positive class is one of its labels.
 
-    A positive class given as ``1`` on the command line is read as YAML; when the labels are text,
-    the text ``"1"`` is meant, and the settings get it.
+    The positive class as typed on the command line is meant when the data has a text label
+    spelled so (``yes``, ``1``, ``true``); else its value (:func:`parse_label`) must equal a label
+    of the same kind (the boolean ``true`` is not the number 1). A value from params.yaml that
+    matches no label but as text (``1`` against labels ``"0"``/``"1"``) is meant as that text.
 
     Raises:
         DataError: no target column, or labels that do not fit the task.
@@ -647,7 +679,17 @@ def check_data(frame: Any, settings: Settings, source: str) -> Settings:
             )
         positive = settings.positive_class
         plain_labels = [v.item() if hasattr(v, "item") else v for v in distinct]
-        if positive not in plain_labels:
+        typed = settings.positive_class_text
+        same = [
+            v
+            for v in plain_labels
+            if v == positive and isinstance(v, bool) == isinstance(positive, bool)
+        ]
+        if typed is not None and typed in [v for v in plain_labels if isinstance(v, str)]:
+            positive = typed
+        elif same:
+            positive = same[0]
+        else:
             as_text = str(positive).lower() if isinstance(positive, bool) else str(positive)
             if as_text in [str(v) for v in plain_labels]:
                 positive = next(v for v in plain_labels if str(v) == as_text)

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import click
-import yaml
 
 from mlgitops import scaffold
 from mlgitops.commands._common import OptionalPath, fails_cleanly
@@ -28,15 +27,6 @@ PATH_FLAGS = {
 def _read(path: Path) -> str | None:
     # Bytes decoded as they are: a universal-newline read would hide a CRLF difference.
     return path.read_bytes().decode("utf-8") if path.is_file() else None
-
-
-def _parse_label(value: str | None) -> object:
-    if value is None:
-        return scaffold.UNSET
-    try:
-        return yaml.safe_load(value)
-    except yaml.YAMLError:
-        return value
 
 
 def _path_option(name: str, help_text: str):  # a click decorator
@@ -62,7 +52,8 @@ def _path_option(name: str, help_text: str):  # a click decorator
 @click.option(
     "--positive-class",
     default=None,
-    help="binary: the label counted as positive (data.positive_class), read as YAML.",
+    help="binary: the label counted as positive (data.positive_class), as the data spells it "
+    "(yes, 1, true); without --data, true/false and numbers are read as such.",
 )
 @click.option("--id-column", default=None, help="The stable row id column (data.id_column).")
 @click.option(
@@ -172,7 +163,10 @@ def init_command(
         name=name,
         task=task,
         target=target,
-        positive_class=_parse_label(positive_class),
+        positive_class=(
+            scaffold.UNSET if positive_class is None else scaffold.parse_label(positive_class)
+        ),
+        positive_class_text=positive_class,
         id_column=id_column,
         paths={
             key: value
