@@ -5,18 +5,22 @@ Per feature, two tests form part of one family:
 - the **distribution** test: two-sample Kolmogorov-Smirnov for numeric features, with the
   normalised Wasserstein distance (in reference standard deviations) as its effect size; Pearson's
   chi-square on the reference-versus-current contingency table (rare categories pooled) for
-  categorical features, with the Jensen-Shannon distance (base 2, 0..1) as its effect size;
+  categorical features, with the bias-corrected Cohen's w as its effect size;
 - the **null-rate** test (when either side has missing values), with the absolute change of the
   share of missing values as its effect size.
 
-Jensen-Shannon rather than Cramér's V for categorical features: on a 2 x K reference-versus-current
-table, V is bounded by the balance of the two sample sizes (phi^2 carries a factor
-n_ref n_cur / N^2), so the same change in the category shares gives a V about 4 times smaller
-for a 500-row batch against 24,421 training rows than for two equal samples, and a fixed
-threshold on V would mean a different change for every batch size (measured: a share moving
-from 67 % to 80 % gives a bias-corrected V of 0.038 at 24,421 vs 500 rows and 0.148 at 5,000 vs
-5,000; JS 0.125 and 0.126). The JS distance compares the two distributions themselves; at small
-sizes its noise is large, which the p-value gate absorbs.
+Cohen's w, ``sqrt(max(0, (chi2 - dof) / n_h))`` with the harmonic size
+``n_h = n_ref n_cur / (n_ref + n_cur)`` (:func:`mlgitops.stats.drift.cohens_w`), for categorical
+features: ``chi2 / n_h`` estimates the chi-square distance between the two category
+distributions, which does not depend on the sample sizes, and subtracting the degrees of
+freedom (the chi-square's mean under no drift) removes its bias, so under no drift it is ~0 at
+any size and number of categories. The two alternatives fail one of these: Cramér's V carries
+the size imbalance (``V ** 2 = chi2 / (n_ref + n_cur)``: a share moving from 67 % to 80 % gives
+a bias-corrected V of 0.038 at 24,421 vs 500 rows and 0.148 at 5,000 vs 5,000), and the
+Jensen-Shannon distance of two samples is biased upwards by sampling noise, by more the more
+categories and the fewer rows (0.09 at 8 categories and 300 vs 300 rows, 0.44 at 300 categories
+and 500 vs 500), so a fixed threshold on it was passed by noise alone. V and JS stay in the
+details.
 
 **Decision** (:func:`decide`): the p-values of every test that could run are adjusted together
 (Holm or Benjamini-Hochberg over all features); a test *fires* when its adjusted p-value is below
@@ -90,7 +94,22 @@ MODEL_FIELDS = (
 
 Aspect = Literal["distribution", "null_rate"]
 
-EFFECT_NAMES = {"numeric": "wasserstein_normalized", "categorical": "js_distance"}
+#: A column with one value in the batch whose training values vary: a finding of its own (an
+#: upstream default, a filter, a broken join), flagged by the check on top of the tests' flags.
+FLAG_CONSTANT_CURRENT = "constant_current"
+
+#: Most severe first, as in :mod:`mlgitops.stats.drift`, with the check's own flag in its place.
+FLAG_ORDER = (
+    "all_null_reference",
+    "all_null_current",
+    "too_few_rows",
+    "constant_reference",
+    FLAG_CONSTANT_CURRENT,
+    "new_nulls",
+    "unseen_categories",
+)
+
+EFFECT_NAMES = {"numeric": "wasserstein_normalized", "categorical": "cohens_w"}
 TEST_NAMES = {"numeric": "ks", "categorical": "chi2"}
 
 
@@ -327,7 +346,12 @@ def run_tests(column: ColumnReference, values: pd.Series, params: DriftParams) -
     """Run the column's two-sample tests against its reference."""
     if column.kind == "numeric":
         assert isinstance(column.reference, NumericReference)
-        return numeric_drift(column.reference, numeric_values(values), min_rows=params.min_rows)
+        return numeric_drift(
+            column.reference,
+            numeric_values(values),
+            min_rows=params.min_rows,
+            min_expected=params.min_expected,
+        )
     assert isinstance(column.reference, CategoricalReference)
     return categorical_drift(
         column.reference,
@@ -341,10 +365,8 @@ def feature_tests(
     name: str, kind: str, result: ColumnDrift, rule: Rule
 ) -> tuple[FeatureTest, FeatureTest | None]:
     """The column's distribution test and (when defined) its null-rate test."""
-    if isinstance(result, NumericDrift):
-        effect = result.wasserstein_normalized
-    else:
-        effect = result.js_distance
+    numeric = isinstance(result, NumericDrift)
+    effect = result.wasserstein_normalized if numeric else result.cohens_w
     distribution = FeatureTest(name, "distribution", result.p_value, effect, rule.threshold(kind))
     null = None
     if result.null_test is not None and result.null_share_current is not None:
@@ -367,6 +389,34 @@ def _family(
 
 def _tested(result: ColumnDrift) -> bool:
     return result.p_value is not None or result.null_test is not None
+
+
+def constant_in_batch(column: ColumnReference, values: pd.Series, result: ColumnDrift) -> Any:
+    """The one value a column takes in the batch when its training values vary, else None.
+
+    Only for a batch the tests could run on (``min_rows`` non-missing values): a tiny batch
+    with one value is not evidence of anything.
+    """
+    if result.p_value is None:
+        return None
+    if isinstance(result, NumericDrift):
+        if result.std_reference in (None, 0.0):
+            return None
+        array = numeric_values(values)
+        finite = array[np.isfinite(array)]
+        if finite.size and finite.min() == finite.max():
+            value = float(finite[0])
+            return int(value) if value.is_integer() else value
+        return None
+    if result.n_categories_reference < 2 or result.n_categories_current != 1:
+        return None
+    present = values[values.notna()]
+    return present.iloc[0] if len(present) else None
+
+
+def _flags(result: ColumnDrift, constant: Any) -> list[str]:
+    raised = set(result.flags) | ({FLAG_CONSTANT_CURRENT} if constant is not None else set())
+    return [flag for flag in FLAG_ORDER if flag in raised] + sorted(raised - set(FLAG_ORDER))
 
 
 # ----------------------------------------------------------------------------------- charts
@@ -543,6 +593,7 @@ def _column_entry(
     decision: Decision,
     *,
     key: bool,
+    constant: Any = None,
 ) -> dict[str, Any]:
     distribution = decision.outcome(column.name, "distribution")
     null = decision.outcome(column.name, "null_rate")
@@ -557,13 +608,15 @@ def _column_entry(
     else:
         verdict = "stable"
     stats_dict = result.to_dict()
+    flags = _flags(result, constant)
     entry: dict[str, Any] = {
         "name": column.name,
         "kind": column.kind,
         "dtype": column.dtype,
         "key": key,
-        "status": result.status,
-        "flags": list(result.flags),
+        "status": flags[0] if flags else "ok",
+        "flags": flags,
+        "constant_value": _json_value(constant),
         "test": TEST_NAMES[column.kind],
         "effect_name": EFFECT_NAMES[column.kind],
         "n_reference": result.n_reference,
@@ -580,10 +633,22 @@ def _column_entry(
     if isinstance(result, NumericDrift):
         entry["psi"] = _finite(result.psi)
         entry["psi_expected"] = _finite(result.psi_expected)
+        entry["psi_bound"] = _finite(result.psi_bound)
     else:
         entry["psi"] = None
         entry["psi_expected"] = None
+        entry["psi_bound"] = None
     return entry
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return _finite(value)
+    if isinstance(value, np.generic):
+        return _json_value(value.item())
+    return str(value)
 
 
 def _sort_key(entry: Mapping[str, Any]) -> tuple[int, float, str]:
@@ -669,7 +734,8 @@ def _outputs_section(
     decision = decide(_family(refs, results, rule), [o.name for o in refs], rule)
     entries = []
     for o in refs:
-        entry = _column_entry(o, results[o.name], decision, key=False)
+        constant = constant_in_batch(o, columns[o.name], results[o.name])
+        entry = _column_entry(o, results[o.name], decision, key=False, constant=constant)
         entry["chart"] = column_chart(o, columns[o.name], bins=params.chart_bins)
         entries.append(entry)
     return {
@@ -796,8 +862,17 @@ def check_drift(
         )
     results = {f.name: run_tests(f, batch[f.name], params) for f in profile.features}
     decision = decide(_family(profile.features, results, rule), names, rule)
+    constants = {
+        f.name: constant_in_batch(f, batch[f.name], results[f.name]) for f in profile.features
+    }
     entries = {
-        f.name: _column_entry(f, results[f.name], decision, key=f.name in rule.key_features)
+        f.name: _column_entry(
+            f,
+            results[f.name],
+            decision,
+            key=f.name in rule.key_features,
+            constant=constants[f.name],
+        )
         for f in profile.features
     }
     for name in decision.drifted:
@@ -824,6 +899,12 @@ def check_drift(
             since = min(starts) if starts else None
         else:
             warnings.append(f"the time column {time_column} holds no readable times.")
+    for name, value in constants.items():
+        if value is not None:
+            warnings.append(
+                f"{name} is constant in the batch (every value is {value!r}) but varied in "
+                "training: check the source for a default, a filter or a broken join."
+            )
     untested = [n for n in names if entries[n]["verdict"] == "not_tested"]
     if untested:
         warnings.append(

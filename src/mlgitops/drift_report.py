@@ -23,6 +23,7 @@ STATUS_NOTES = {
     "all_null_current": "every value in the batch is missing",
     "too_few_rows": "too few non-missing rows to test",
     "constant_reference": "constant in training: any other value is a change of kind",
+    "constant_current": "one value only in the batch, where training varied",
     "new_nulls": "missing values that training never had",
     "unseen_categories": "categories that training never had",
 }
@@ -34,7 +35,7 @@ VERDICT_LABELS = {
     "not_tested": "⚪ not tested",
 }
 
-EFFECT_LABELS = {"wasserstein_normalized": "W/σ", "js_distance": "JS"}
+EFFECT_LABELS = {"wasserstein_normalized": "W/σ", "cohens_w": "w", "js_distance": "JS"}
 
 #: Issue bodies hold at most 65,536 characters; the marker lets a workflow find its own issue.
 ISSUE_MARKER = "<!-- mlgitops drift report -->"

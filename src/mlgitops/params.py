@@ -481,7 +481,8 @@ class DriftParams(Section):
         ge=0,
         le=1,
         description=(
-            "Effect threshold, categorical features: Jensen-Shannon distance (base 2, 0 to 1)."
+            "Effect threshold, categorical features: bias-corrected Cohen's w of the chi-square "
+            "(0 under no drift at any size; 0.1 small, 0.3 medium, 0.5 large)."
         ),
     )
     null_threshold: float = Field(

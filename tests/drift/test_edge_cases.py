@@ -177,3 +177,18 @@ def test_every_case_at_once_through_the_cli(project: Path, production: pd.DataFr
     markdown = (project / "reports" / "drift.md").read_text()
     assert "all_null_current: every value in the batch is missing" in markdown
     assert "unseen: Space-agency (100)" in markdown
+
+
+def test_a_column_constant_in_the_batch_is_flagged(loaded, production: pd.DataFrame) -> None:
+    batch = sample(production, 400, seed=7)
+    batch["sex"] = "Male"  # training has both: an upstream default or a filter
+    batch["hours_per_week"] = 40
+    doc = _check(loaded, _profile(loaded), batch)
+    sex, hours = _feature(doc, "sex"), _feature(doc, "hours_per_week")
+    assert sex["status"] == "constant_current" and sex["constant_value"] == "Male"
+    assert hours["status"] == "constant_current" and hours["constant_value"] == 40
+    assert "sex is constant in the batch (every value is 'Male')" in " ".join(doc["warnings"])
+    # A column that varies in the batch is not flagged.
+    assert _feature(doc, "age")["status"] == "ok" and _feature(doc, "age")["constant_value"] is None
+    markdown = render_drift(doc)
+    assert "constant_current: one value only in the batch, where training varied" in markdown
