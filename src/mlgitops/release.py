@@ -118,11 +118,11 @@ def _stage_name(address: str) -> str:
 def classify_status(status: dict[str, Any], outputs: set[str]) -> tuple[list[str], list[str]]:
     """Split ``dvc status`` into stale stages and outputs missing from the workspace (pure).
 
-    A stage is stale when its command, its params or a dependency that no stage produces (code,
-    schema, raw data) changed: ``dvc.lock`` no longer describes the commit. A dependency that is
-    another stage's output is that stage's business and is not reported twice. An output that is
-    absent (deleted, or not in the cache) only needs fetching; one that was edited in place is
-    stale.
+    A stage is stale when its command, its params or a dependency DVC does not track (code,
+    schema, raw data in git) changed: ``dvc.lock`` no longer describes the commit. A dependency
+    that DVC tracks (another stage's output, or a ``dvc add``-ed file, both in ``outputs``) is
+    reported by its own entry, not twice. An output that is absent (deleted, or not in the cache)
+    only needs fetching; one that was edited in place is stale.
     """
     stale: list[str] = []
     missing: list[str] = []
@@ -155,6 +155,21 @@ def _dvc_repo(root: Path) -> Any:
     return Repo(os.fspath(root))
 
 
+def _tracked_outputs(repo: Any) -> set[str]:
+    """Every path DVC tracks in ``repo``: stage outputs and ``dvc add``-ed files (``.dvc``).
+
+    Raw data added with ``dvc add`` is a dependency no stage produces, yet its ``.dvc`` file
+    records its hash: on a fresh checkout it is absent (to be pulled), not changed. Its own
+    ``.dvc`` entry in ``dvc status`` says whether it is missing or was edited in place.
+    """
+    root = repo.root_dir
+    return {
+        Path(os.path.relpath(out.fs_path, root)).as_posix()
+        for stage in repo.index.stages
+        for out in stage.outs
+    }
+
+
 def check_pipeline(root: Path, commit: str) -> PipelineCheck:
     """Whether the workspace is the commit, reproduced: see :func:`classify_status`."""
     lock_text = show(root, commit, "dvc.lock")
@@ -164,6 +179,7 @@ def check_pipeline(root: Path, commit: str) -> PipelineCheck:
     try:
         with _dvc_repo(root) as repo:
             status = repo.status()
+            outputs |= _tracked_outputs(repo)
     except Exception as exc:  # DVC's own errors: a broken dvc.yaml, a missing dependency
         raise ReleaseError(f"dvc status failed in {root}: {exc}; fix the pipeline.") from exc
     stale, missing = classify_status(status, outputs)
