@@ -36,7 +36,7 @@ class Baseline:
     rev: str
     commit: str
     model: LoadedModel | None
-    source: str  # "dvc" | "reproduced" | "none"
+    source: str  # "dvc" | "reproduced" | "none" (no model at that revision) | "unavailable"
     reason: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     dvc_lock: dict[str, Any] = field(default_factory=dict)
@@ -45,14 +45,31 @@ class Baseline:
     test_ids: np.ndarray | None = None
 
 
-def _yaml(text: str | None) -> dict[str, Any]:
+def _yaml(text: str | None, where: str) -> dict[str, Any]:
+    """A YAML mapping committed at the base; {} when the file is not there.
+
+    Raises:
+        MlgitopsError: the file is there but is not a YAML mapping (the base is broken: reading
+            it as empty would wrongly say "no baseline yet").
+    """
     if not text:
         return {}
     try:
         loaded = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        problem = str(exc).splitlines()[0]
+        raise MlgitopsError(
+            f"{where} is not valid YAML ({problem}); fix it on the base branch, or compare with "
+            "another revision (--base)."
+        ) from None
+    if loaded is None:
         return {}
-    return loaded if isinstance(loaded, dict) else {}
+    if not isinstance(loaded, dict):
+        raise MlgitopsError(
+            f"{where} holds a {type(loaded).__name__}, not a mapping; fix it on the base branch, "
+            "or compare with another revision (--base)."
+        )
+    return loaded
 
 
 def locked_outputs(lock: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -151,8 +168,8 @@ def fetch_baseline(
         allow_reproduce: Reproduce the base in a worktree when DVC does not have its model.
     """
     commit = commit_of(repo, rev)
-    params = _yaml(show(repo, commit, "params.yaml"))
-    lock = _yaml(show(repo, commit, "dvc.lock"))
+    params = _yaml(show(repo, commit, "params.yaml"), f"params.yaml at {rev} ({commit[:8]})")
+    lock = _yaml(show(repo, commit, "dvc.lock"), f"dvc.lock at {rev} ({commit[:8]})")
     report_path = (params.get("paths") or {}).get("validation_report")
     report_text = show(repo, commit, report_path) if report_path else None
     try:
@@ -195,7 +212,9 @@ def fetch_baseline(
     if not allow_reproduce:
         return _with(
             base,
-            reason=f"the model of {rev} ({commit[:8]}) is not in the DVC cache or remote",
+            source="unavailable",
+            reason=f"{rev} ({commit[:8]}) has a model, but it is not in the DVC cache or remote "
+            "and reproducing it was turned off (--no-reproduce)",
         )
     stage = outputs[model_path]["stage"]
     tree, result = reproduce_in_worktree(repo, commit, stage, workdir)

@@ -14,10 +14,16 @@ paired bootstrap for the rest), and three one-sided p-values against the metric'
 * superiority, H0: difference <= 0. "Better" is claimed when any metric shows it, a union again,
   so Holm-corrected across the metrics.
 
-The decision of a metric is then: ``out_of_bounds`` (its floor or ceiling is broken), ``worse``,
-``better``, ``not_worse`` or ``inconclusive`` (none of them could be shown). The displayed
-intervals are two-sided at 1 - 2 alpha, so the lower limit is exactly the bound the
-non-inferiority test uses: an interval that stays above ``-m`` is a pass.
+The decision of a metric is then: ``out_of_bounds`` (its floor or ceiling is broken; floors and
+ceilings bound the whole evaluation set, not its slices), ``worse``, ``better``, ``not_worse`` or
+``inconclusive`` (none of them could be shown). The displayed intervals are two-sided at
+1 - 2 alpha, so the lower limit is exactly the bound the non-inferiority test uses: an interval
+that stays above ``-m`` is a pass.
+
+Fail closed: a gated metric or a declared slice that cannot be computed is ``missing``, and a
+missing anything makes the verdict ``missing``, which never passes. A slice metric that is
+undefined on that slice (ROC AUC on a slice holding one class) is shown as ``undefined`` and not
+judged, like a slice below the minimum size.
 """
 
 from __future__ import annotations
@@ -44,11 +50,27 @@ from mlgitops.stats.power import minimum_detectable_effect, noninferiority_power
 
 RESULT_VERSION = 1
 
-#: Verdicts, best first; the check passes on the first two (and on the others by policy).
-VERDICTS = ("better", "not_worse", "inconclusive", "worse", "no_baseline", "incomparable")
+#: The value shown for a declared slice whose column is not in the evaluation data.
+MISSING_SLICE = "(column missing)"
 
-# Decisions of one metric, from best to worst; a slice's "too_small" is not judged.
+#: Verdicts, best first. The check passes on the first two; on ``inconclusive``,
+#: ``no_baseline`` and ``incomparable`` as the gate's policy says; never on the others.
+VERDICTS = (
+    "better",
+    "not_worse",
+    "inconclusive",
+    "worse",
+    "out_of_bounds",
+    "missing",
+    "no_baseline",
+    "baseline_unavailable",
+    "incomparable",
+)
+
+# Decisions of one metric, from best to worst; a slice's "too_small" and "undefined" are shown,
+# not judged.
 DECISIONS = ("better", "not_worse", "inconclusive", "worse", "out_of_bounds", "missing")
+NOT_JUDGED = ("too_small", "undefined")
 
 
 class PairedResult(Protocol):
@@ -80,6 +102,7 @@ class MetricComparison:
     p_value: float | None = None
     test: str | None = None
     margin: float | None = None
+    margin_relative: float | None = None  # the configured share, when the margin is relative
     p_noninferiority: float | None = None
     p_inferiority: float | None = None
     p_superiority: float | None = None
@@ -307,8 +330,12 @@ def compare_metric(
     gate: GateParams,
     *,
     seed_offset: int = 0,
+    bounded: bool = True,
 ) -> MetricComparison:
-    """Test one metric on one set of rows (multiplicity adjustment comes later)."""
+    """Test one metric on one set of rows (multiplicity adjustment comes later).
+
+    ``bounded``: apply the metric's floor and ceiling (to the whole evaluation set, not slices).
+    """
     up = higher_is_better(name)
     base_metrics, cand_metrics = values if values is not None else ({}, {})
     base_value, cand_value = base_metrics.get(name), cand_metrics.get(name)
@@ -318,8 +345,8 @@ def compare_metric(
         rows=rows.n,
         baseline=base_value,
         candidate=cand_value,
-        floor=rule.floor,
-        ceiling=rule.ceiling,
+        floor=rule.floor if bounded else None,
+        ceiling=rule.ceiling if bounded else None,
     )
     if base_value is None or cand_value is None:
         return replace(start, decision="missing", note=f"{name} is not defined on these rows")
@@ -357,6 +384,7 @@ def compare_metric(
         p_value=float(result.p_value),
         test=test,
         margin=float(margin),
+        margin_relative=rule.margin if rule.margin_type == "relative" else None,
         p_noninferiority=float(p_ni),
         p_inferiority=float(p_inf),
         p_superiority=float(p_sup),
@@ -392,17 +420,49 @@ def _decide(metric: MetricComparison, alpha: float, claims_better: bool) -> Metr
 # ---------------------------------------------------------------------------------------------
 
 
-def _metric_values(rows: Rows) -> tuple[dict[str, float], dict[str, float]] | None:
+def _metric_values(rows: Rows) -> tuple[dict[str, float], dict[str, float]]:
+    """Every metric of both models on ``rows``.
+
+    Raises:
+        DataError: classification rows holding a single class (see :func:`compute_metrics`).
+    """
     base, cand = rows.frames()
     kwargs = {"task": rows.task, "positive_class": rows.positive_class, "classes": rows.classes}
-    try:
-        return compute_metrics(base, **kwargs), compute_metrics(cand, **kwargs)
-    except Exception:  # a slice with one class: the per-metric result says "missing"
-        values = []
-        for frame in (base, cand):
-            same = frame["y_true"].to_numpy() == frame["y_pred"].to_numpy()
-            values.append({"accuracy": float(np.mean(same))})
-        return values[0], values[1]
+    return compute_metrics(base, **kwargs), compute_metrics(cand, **kwargs)
+
+
+#: Metrics with no value on classification rows that hold a single class.
+ONE_CLASS_UNDEFINED = frozenset({"roc_auc", "f1_score"})
+
+#: Metrics whose value is the mean of a per-row loss, computed here without scikit-learn's
+#: input validation (which costs far more than the arithmetic on a slice).
+_ROW_MEANS = frozenset({"accuracy", "log_loss", "brier_score_loss"})
+
+
+def _row_mean_values(rows: Rows, names: tuple[str, ...]) -> tuple[dict[str, float], ...]:
+    out = []
+    for pred, score in ((rows.base_pred, rows.base_score), (rows.cand_pred, rows.cand_score)):
+        values: dict[str, float] = {}
+        if "accuracy" in names:
+            values["accuracy"] = float(np.mean(pred == rows.y_true))
+        if score is not None and "log_loss" in names:
+            values["log_loss"] = float(np.mean(_log_losses(rows, score)))
+        if score is not None and rows.task == "binary" and "brier_score_loss" in names:
+            y = positives(rows.y_true, rows.positive_class)
+            values["brier_score_loss"] = float(np.mean((score - y) ** 2))
+        out.append(values)
+    return out[0], out[1]
+
+
+def _slice_values(
+    rows: Rows, names: tuple[str, ...]
+) -> tuple[tuple[dict[str, float], dict[str, float]], bool]:
+    """(the values of ``names`` for both models, whether the rows hold one class) of a slice."""
+    one_class = rows.task != "regression" and len(pd.unique(rows.y_true)) < 2
+    if one_class or (rows.task != "regression" and set(names) <= _ROW_MEANS):
+        base, cand = _row_mean_values(rows, names)
+        return (base, cand), one_class
+    return _metric_values(rows), False
 
 
 def compare_rows(
@@ -426,7 +486,7 @@ def compare_rows(
             slice_results.append(
                 SliceComparison(
                     spec.column,
-                    "(column missing)",
+                    MISSING_SLICE,
                     0,
                     judged=True,
                     metrics=tuple(
@@ -450,26 +510,43 @@ def compare_rows(
             sub = rows.subset(mask)
             judged = sub.n >= gate.slices.min_rows
             metrics = []
-            sub_values = _metric_values(sub)
+            sub_values, one_class = _slice_values(sub, gate.slices.metrics)
             for name in gate.slices.metrics:
                 offset += 1
-                if judged:
+                base_v, cand_v = sub_values
+                shown = MetricComparison(
+                    name=name,
+                    higher_is_better=higher_is_better(name),
+                    rows=sub.n,
+                    baseline=base_v.get(name),
+                    candidate=cand_v.get(name),
+                )
+                if not judged:
                     metrics.append(
-                        compare_metric(
-                            name, gate.metrics[name], sub, sub_values, gate, seed_offset=offset
+                        replace(
+                            shown,
+                            decision="too_small",
+                            note=f"fewer than {gate.slices.min_rows} rows: shown, not judged",
+                        )
+                    )
+                elif one_class and name in ONE_CLASS_UNDEFINED:
+                    metrics.append(
+                        replace(
+                            shown,
+                            decision="undefined",
+                            note=f"{name} is not defined on rows of one class: not judged",
                         )
                     )
                 else:
-                    base_v, cand_v = sub_values or ({}, {})
                     metrics.append(
-                        MetricComparison(
-                            name=name,
-                            higher_is_better=higher_is_better(name),
-                            rows=sub.n,
-                            baseline=base_v.get(name),
-                            candidate=cand_v.get(name),
-                            decision="too_small",
-                            note=f"fewer than {gate.slices.min_rows} rows: shown, not judged",
+                        compare_metric(
+                            name,
+                            gate.metrics[name],
+                            sub,
+                            sub_values,
+                            gate,
+                            seed_offset=offset,
+                            bounded=False,
                         )
                     )
             slice_results.append(
@@ -507,7 +584,7 @@ def compare_rows(
     slice_results = [
         replace(
             s,
-            metrics=tuple(settle(m, False) if m.decision != "too_small" else m for m in s.metrics),
+            metrics=tuple(m if m.decision in NOT_JUDGED else settle(m, False) for m in s.metrics),
         )
         for s in slice_results
     ]
@@ -520,9 +597,7 @@ def compare_rows(
             )
     verdict, reason = verdict_of(overall, slice_results, gate.alpha)
     passed = verdict in ("better", "not_worse") or (
-        verdict == "inconclusive"
-        and gate.on_inconclusive == "pass"
-        and not any(m.decision == "missing" for m in overall)
+        verdict == "inconclusive" and gate.on_inconclusive == "pass"
     )
     return Comparison(
         verdict=verdict,
@@ -541,51 +616,57 @@ def _opt(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def fmt_diff(m: MetricComparison) -> str:
-    """A difference and its interval in one phrase: ``-0.0123 (CI -0.0200 to -0.0050)``."""
-    return (
-        f"{m.difference:+.4f} (CI {m.ci_low:+.4f} to {m.ci_high:+.4f})"
-        if m.difference is not None and m.ci_low is not None and m.ci_high is not None
-        else "n/a"
-    )
+def _signed(value: float) -> str:
+    return f"{value:+.4f}".replace("-", "\u2212")
+
+
+def fmt_diff(m: MetricComparison, confidence: float) -> str:
+    """A difference and its interval in one phrase, as the report's tables write them:
+    ``−0.0123 (90% CI −0.0200 to −0.0050)``."""
+    if m.difference is None or m.ci_low is None or m.ci_high is None:
+        return "n/a"
+    level = f"{confidence * 100:g}%"
+    return f"{_signed(m.difference)} ({level} CI {_signed(m.ci_low)} to {_signed(m.ci_high)})"
 
 
 def verdict_of(
     overall: list[MetricComparison], slices: list[SliceComparison], alpha: float
 ) -> tuple[str, str]:
     """The verdict and its one-line reason, from the decided metrics and slices."""
-    bad = [m for m in overall if m.decision in ("out_of_bounds", "worse")]
-    bad_slices = [
-        (s, m) for s in slices for m in s.metrics if m.decision in ("out_of_bounds", "worse")
-    ]
-    if bad:
-        m = bad[0]
-        if m.decision == "out_of_bounds":
-            return "worse", f"{m.name} {m.note}"
+    confidence = 1 - 2 * alpha
+    worse = [m for m in overall if m.decision == "worse"]
+    if worse:
+        m = worse[0]
         return "worse", (
-            f"{m.name} is worse by more than its margin ({m.margin:.4g}): {fmt_diff(m)}"
+            f"{m.name} is worse by more than its margin ({m.margin:.4g}): {fmt_diff(m, confidence)}"
         )
-    if bad_slices:
-        s, m = bad_slices[0]
-        what = (
-            m.note
-            if m.decision == "out_of_bounds"
-            else f"is worse by more than its margin ({m.margin:.4g}): {fmt_diff(m)}"
+    worse_slices = [(s, m) for s in slices for m in s.metrics if m.decision == "worse"]
+    if worse_slices:
+        s, m = worse_slices[0]
+        return "worse", (
+            f"{m.name} on {s.column} = {s.value} ({s.rows:,} rows) is worse by more than its "
+            f"margin ({m.margin:.4g}): {fmt_diff(m, confidence)}"
         )
-        return "worse", f"{m.name} on {s.column} = {s.value} ({s.rows:,} rows) {what}"
-    missing = list(overall) + [m for s in slices for m in s.metrics]
-    missing = [m for m in missing if m.decision == "missing"]
+    bounds = [m for m in overall if m.decision == "out_of_bounds"]
+    if bounds:
+        return "out_of_bounds", f"{bounds[0].name} {bounds[0].note}"
+    missing = [m for m in overall if m.decision == "missing"]
     if missing:
-        return "inconclusive", f"cannot judge {missing[0].name}: {missing[0].note}"
+        return "missing", f"cannot judge {missing[0].name}: {missing[0].note}"
+    missing_slices = [(s, m) for s in slices for m in s.metrics if m.decision == "missing"]
+    if missing_slices:
+        s, m = missing_slices[0]
+        where = s.column if s.value == MISSING_SLICE else f"{s.column} = {s.value}"
+        return "missing", f"cannot judge {m.name} on {where}: {m.note}"
     undecided = [m for m in overall if m.decision == "inconclusive"]
     if undecided:
         m = undecided[0]
         return "inconclusive", (
             f"{m.name} cannot be shown within its margin ({m.margin:.4g}) nor beyond it: "
-            f"{fmt_diff(m)}"
+            f"{fmt_diff(m, confidence)}"
         )
     better = [m for m in overall if m.decision == "better"]
     if better:
-        names = ", ".join(f"{m.name} {fmt_diff(m)}" for m in better)
+        names = ", ".join(f"{m.name} {fmt_diff(m, confidence)}" for m in better)
         return "better", f"significantly better on {names}; nothing worse beyond its margin"
     return "not_worse", "every gated metric is within its margin of the baseline"

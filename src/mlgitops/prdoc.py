@@ -99,8 +99,13 @@ def compare_document(
     data_changes: dict[str, Any],
     charts: dict[str, Any],
     policy: dict[str, Any],
+    rules: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Assemble ``compare.json``."""
+    """Assemble ``compare.json``.
+
+    ``rules``: whose gate judged the change (``from``: base or candidate), the gate keys the
+    pull request changes, and a note for the report when they differ.
+    """
     doc: dict[str, Any] = {
         "schema_version": RESULT_VERSION,
         "kind": DOCUMENT_KIND,
@@ -110,6 +115,7 @@ def compare_document(
         "passed": passed,
         "reason": reason,
         "policy": policy,
+        "rules": rules or {"from": "candidate", "changed": [], "note": None},
         "base": _side(base),
         "candidate": _side(candidate),
         "params_changes": params_changes,

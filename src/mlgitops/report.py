@@ -18,7 +18,10 @@ VERDICT_TITLES = {
     "not_worse": ("✅", "Not worse than {base}"),
     "inconclusive": ("⚠️", "Inconclusive against {base}"),
     "worse": ("❌", "Worse than {base}"),
+    "out_of_bounds": ("❌", "Out of bounds"),
+    "missing": ("❌", "Cannot be judged"),
     "no_baseline": ("ℹ️", "No baseline yet"),
+    "baseline_unavailable": ("❌", "Baseline unavailable"),
     "incomparable": ("⚠️", "Not comparable with {base}"),
 }
 
@@ -28,8 +31,9 @@ DECISION_LABELS = {
     "inconclusive": "⚠️ inconclusive",
     "worse": "❌ worse",
     "out_of_bounds": "❌ out of bounds",
-    "missing": "⚠️ missing",
+    "missing": "❌ missing",
     "too_small": "· too small",
+    "undefined": "· undefined",
 }
 
 # Worst first, for ordering slices.
@@ -41,6 +45,7 @@ DECISION_RANK = {
     "not_worse": 3,
     "better": 4,
     "too_small": 5,
+    "undefined": 5,
 }
 
 
@@ -97,9 +102,24 @@ def markdown_environment(
     return env
 
 
+def percent_fine(value: Any) -> str:
+    """A configured share as written: 0.05 -> ``5%``, 0.025 -> ``2.5%``."""
+    return "–" if value is None else f"{value * 100:g}%"
+
+
+def capitalize_first(text: Any) -> str:
+    """The first letter upper-case, the rest untouched (names and code spans keep their case)."""
+    text = str(text)
+    return text[:1].upper() + text[1:]
+
+
 def _environment() -> jinja2.Environment:
     return markdown_environment(
-        {"decision": lambda d: DECISION_LABELS.get(d, d)},
+        {
+            "decision": lambda d: DECISION_LABELS.get(d, d),
+            "percent_fine": percent_fine,
+            "capitalize_first": capitalize_first,
+        },
         {"mermaid_lines": mermaid_lines, "legend": legend},
     )
 

@@ -76,7 +76,7 @@ def doc(small_project: Path) -> dict:
 def test_the_report_starts_with_the_verdict_and_holds_every_section(doc: dict) -> None:
     text = render_pr(json.loads(json.dumps(doc)))  # exactly what compare.json holds
     first = text.splitlines()[0]
-    assert first.startswith("## ❌ Worse than main: accuracy ")
+    assert first.startswith("## ❌ Worse than main: f1_score is worse by more than its margin")
     for heading in (
         "### Params changed",
         "### Data",
@@ -122,13 +122,44 @@ def test_rendering_is_a_pure_function_of_the_document(doc: dict) -> None:
         ("better", "## ✅ Better than main: "),
         ("not_worse", "## ✅ Not worse than main: "),
         ("inconclusive", "## ⚠️ Inconclusive against main: "),
+        ("out_of_bounds", "## ❌ Out of bounds: "),
+        ("missing", "## ❌ Cannot be judged: "),
         ("no_baseline", "## ℹ️ No baseline yet: "),
+        ("baseline_unavailable", "## ❌ Baseline unavailable: "),
         ("incomparable", "## ⚠️ Not comparable with main: "),
     ],
 )
 def test_every_verdict_has_its_title(doc: dict, verdict: str, title: str) -> None:
     other = {**doc, "verdict": verdict}
     assert render_pr(other).startswith(title)
+
+
+def test_every_verdict_of_the_gate_has_a_title() -> None:
+    from mlgitops.compare import VERDICTS
+    from mlgitops.report import VERDICT_TITLES
+
+    assert set(VERDICT_TITLES) == set(VERDICTS)
+
+
+def test_a_pr_that_changes_the_gate_is_told_whose_gate_judged_it(doc: dict) -> None:
+    note = "this PR changes `gate.on_inconclusive`: it is judged by the gate of main"
+    text = render_pr(
+        {**doc, "rules": {"from": "base", "changed": ["gate.on_inconclusive"], "note": note}}
+    )
+    assert (
+        "> [!IMPORTANT]\n"
+        "> This PR changes `gate.on_inconclusive`: it is judged by the gate of main." in text
+    )
+    assert "Judged by the gate of main (`gate` and `evaluate.slices` at `aaaaaaaa`)." in text
+
+
+def test_a_relative_margin_is_shown_with_its_share_and_a_difference_with_its_level(
+    doc: dict,
+) -> None:
+    text = render_pr(doc)
+    row = next(line for line in text.splitlines() if line.startswith("| log_loss ↓ |"))
+    assert "(5% of main)" in row
+    assert "(90% CI −" in text.splitlines()[0]  # the verdict line writes intervals as the table
 
 
 def test_a_baseline_that_cannot_score_the_new_rows_is_not_compared(small_project: Path) -> None:

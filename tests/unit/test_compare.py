@@ -207,8 +207,152 @@ def test_a_floor_fails_the_check_even_when_not_worse_than_the_baseline() -> None
     result = compare_rows(
         rows_from(y, base, base), pd.DataFrame(index=range(1000)), gate=g, slices=()
     )
-    assert result.verdict == "worse" and not result.passed
+    assert result.verdict == "out_of_bounds" and not result.passed
     assert "below its floor 0.99" in result.reason
+
+
+FIVE = ("accuracy", "roc_auc", "f1_score", "log_loss", "brier_score_loss")
+
+
+def test_floors_bound_the_whole_set_not_its_slices() -> None:
+    """Identical models, a floor the whole set clears but a hard slice does not: a pass."""
+    from mlgitops.params import SliceSpec
+
+    rng = np.random.default_rng(8)
+    n = 3000
+    y, base, _ = scored(rng, n)
+    group = np.where(rng.random(n) < 0.3, "hard", "easy")
+    base = np.where((group == "hard") & (rng.random(n) < 0.2), 1 - base, base)
+    rows = rows_from(y, base, base)
+    overall = float(np.mean(rows.base_pred == rows.y_true))
+    hard = group == "hard"
+    assert float(np.mean(rows.base_pred[hard] == rows.y_true[hard])) < overall - 0.05
+    g = GateParams.model_validate(
+        {
+            **gate().model_dump(),
+            "metrics": {
+                "accuracy": {
+                    "margin": 0.02,
+                    "margin_type": "absolute",
+                    "floor": overall - 0.02,
+                    "ceiling": None,
+                }
+            },
+            "slices": {"metrics": ("accuracy",), "min_rows": 50},
+        }
+    )
+    result = compare_rows(
+        rows, pd.DataFrame({"group": group}), gate=g, slices=(SliceSpec(column="group"),)
+    )
+    assert result.verdict == "not_worse" and result.passed, result.reason
+    assert all(m.floor is None for s in result.slices for m in s.metrics)
+
+
+def test_a_declared_slice_missing_from_the_data_fails_closed_whatever_the_policy() -> None:
+    from mlgitops.params import SliceSpec
+
+    y, base, _ = scored(np.random.default_rng(9), 1000)
+    for policy in ("fail", "pass"):
+        result = compare_rows(
+            rows_from(y, base, base),
+            pd.DataFrame(index=range(1000)),
+            gate=gate(on_inconclusive=policy),
+            slices=(SliceSpec(column="region"),),
+        )
+        assert result.verdict == "missing" and not result.passed
+        assert "region" in result.reason and "not in the evaluation data" in result.reason
+
+
+def test_a_slice_of_one_class_shows_its_auc_as_undefined_and_still_judges_accuracy() -> None:
+    from mlgitops.params import SliceSpec
+
+    rng = np.random.default_rng(10)
+    n = 2000
+    y, base, _ = scored(rng, n)
+    group = np.where(y == 0, np.where(rng.random(n) < 0.2, "only_negatives", "mixed"), "mixed")
+    g = gate(metrics=("accuracy", "roc_auc"))
+    g = GateParams.model_validate(
+        {**g.model_dump(), "slices": {"metrics": ("accuracy", "roc_auc"), "min_rows": 50}}
+    )
+    result = compare_rows(
+        rows_from(y, base, base),
+        pd.DataFrame({"group": group}),
+        gate=g,
+        slices=(SliceSpec(column="group"),),
+    )
+    assert result.passed and result.verdict == "not_worse", result.reason
+    lone = next(s for s in result.slices if s.value == "only_negatives")
+    decisions = {m.name: m.decision for m in lone.metrics}
+    assert decisions == {"accuracy": "not_worse", "roc_auc": "undefined"}
+
+
+def test_a_one_class_evaluation_set_is_an_error_not_a_verdict() -> None:
+    from mlgitops.errors import DataError
+
+    y, base, _ = scored(np.random.default_rng(12), 500)
+    y = np.zeros_like(y)
+    with pytest.raises(DataError, match="only one class"):
+        compare_rows(
+            rows_from(y, base, base), pd.DataFrame(index=range(500)), gate=gate(), slices=()
+        )
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(60, 1500), slices=st.booleans())
+@settings(max_examples=25, deadline=None)
+def test_any_model_compared_with_itself_passes_with_p_one_on_every_metric_and_slice(
+    seed: int, n: int, slices: bool
+) -> None:
+    from mlgitops.params import SliceSpec
+
+    rng = np.random.default_rng(seed)
+    y, base, _ = scored(rng, n)
+    if len(np.unique(y)) < 2:
+        y[:2] = [0, 1]
+    frame = pd.DataFrame({"group": rng.choice(["a", "b", "c"], size=n)})
+    g = gate(metrics=FIVE, resamples=200)
+    result = compare_rows(
+        rows_from(y, base, base),
+        frame,
+        gate=g,
+        slices=(SliceSpec(column="group"),) if slices else (),
+    )
+    assert result.passed and result.verdict == "not_worse", result.reason
+    judged = [
+        m for s in result.slices for m in s.metrics if m.decision not in ("too_small", "undefined")
+    ]
+    for m in [*result.metrics, *judged]:
+        assert m.p_value == 1.0 and m.difference == 0.0 and m.decision == "not_worse"
+
+
+def test_with_no_real_difference_the_whole_gate_fails_at_most_alpha_of_the_time() -> None:
+    """A/A on the full gate: five metrics and four judged slices, margin 0 (the harshest reading).
+
+    "worse" is the union of nine inferiority claims (the five metrics, and accuracy on each of
+    the four slices), Holm-corrected together; "better" the union of five superiority claims.
+    Both rates must stay at alpha or below, within Monte-Carlo error.
+    """
+    from mlgitops.params import SliceSpec
+
+    trials, n = 250, 800
+    rng = np.random.default_rng(20261201)
+    g = GateParams.model_validate(
+        {
+            **gate(metrics=FIVE, margin=0.0, resamples=200).model_dump(),
+            "slices": {"metrics": ("accuracy",), "min_rows": 100},
+        }
+    )
+    worse = better = 0
+    for _ in range(trials):
+        y, base, cand = scored(rng, n)
+        frame = pd.DataFrame({"group": rng.choice(["a", "b", "c", "d"], size=n)})
+        result = compare_rows(
+            rows_from(y, base, cand), frame, gate=g, slices=(SliceSpec(column="group"),)
+        )
+        worse += result.verdict == "worse"
+        better += result.verdict == "better"
+    bound = ALPHA + 3 * np.sqrt(ALPHA * (1 - ALPHA) / trials)
+    assert worse / trials <= bound, worse
+    assert better / trials <= bound, better
 
 
 def test_bounds_must_match_the_metric_direction() -> None:
@@ -239,3 +383,19 @@ def test_inconclusive_follows_the_policy() -> None:
         assert result.verdict == "inconclusive"
         assert result.passed is expected
         assert any("too small to show accuracy" in w for w in result.warnings)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(20, 2000))
+@settings(max_examples=40, deadline=None)
+def test_slice_values_computed_without_scikit_learn_agree_with_it(seed: int, n: int) -> None:
+    from mlgitops.compare import _metric_values, _row_mean_values
+
+    y, base, cand = scored(np.random.default_rng(seed), n)
+    if len(np.unique(y)) < 2:
+        y[:2] = [0, 1]
+    rows = rows_from(y, base, cand)
+    fast = _row_mean_values(rows, ("accuracy", "log_loss", "brier_score_loss"))
+    slow = _metric_values(rows)
+    for side in (0, 1):
+        for name, value in fast[side].items():
+            assert value == pytest.approx(slow[side][name], abs=1e-12, rel=1e-12)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,16 +28,30 @@ PARAMS_OPTION = click.option(
 
 
 def fails_cleanly(func: F) -> F:
-    """Turn :class:`MlgitopsError` into one line on stderr and exit code 2."""
+    """Turn :class:`MlgitopsError` into one line on stderr and exit code 2.
+
+    Any other exception is a bug, not a verdict: it exits 2 as well (never 1, which means "a
+    check said no"), after the traceback, so a crash can never read as a failed model check.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context(silent=True)
+        name = ctx.command_path if ctx else "mlgitops"
         try:
             return func(*args, **kwargs)
         except MlgitopsError as exc:
-            ctx = click.get_current_context(silent=True)
-            name = ctx.command_path if ctx else "mlgitops"
             click.echo(f"{name}: error: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            click.echo(
+                f"{name}: internal error: {type(exc).__name__}: {exc} (this is a bug in mlgitops, "
+                "not a verdict; the traceback is above)",
+                err=True,
+            )
             sys.exit(EXIT_BAD_INPUT)
 
     return wrapper  # type: ignore[return-value]

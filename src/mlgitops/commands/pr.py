@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,10 @@ from mlgitops.baseline import Baseline, dvc_env, fetch_baseline
 from mlgitops.changes import params_diff, row_changes, schema_diff
 from mlgitops.commands._common import PARAMS_OPTION, OptionalPath, fails_cleanly
 from mlgitops.compare import Rows, compare_rows
-from mlgitops.errors import EXIT_CHECK_FAILED, EXIT_OK, MlgitopsError
+from mlgitops.errors import EXIT_CHECK_FAILED, EXIT_OK, DataError, MlgitopsError
 from mlgitops.fsio import read_json, read_table, write_json, write_text
 from mlgitops.gitrepo import git, toplevel
-from mlgitops.params import Params, load_params, read_yaml
+from mlgitops.params import GateParams, Params, SliceSpec, load_params, parse, read_yaml
 from mlgitops.prdoc import Side, charts_for, compare_document
 from mlgitops.report import render_pr
 from mlgitops.schema import validate_frame
@@ -96,8 +97,53 @@ def _validation_summary(path: Path) -> dict[str, Any] | None:
     }
 
 
-def _policy(params: Params) -> dict[str, Any]:
-    gate = params.gate
+@dataclass(frozen=True)
+class Rules:
+    """The gate a pull request is judged by, and where it comes from."""
+
+    gate: GateParams
+    slices: tuple[SliceSpec, ...]
+    source: str  # "base" | "candidate"
+    changed: tuple[str, ...]  # the params keys of gate / evaluate.slices this PR changes
+    note: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from": self.source, "changed": list(self.changed), "note": self.note}
+
+
+def judging_rules(
+    params: Params, baseline: Baseline, changes: list[dict[str, Any]], *, gate_from: str
+) -> Rules:
+    """The gate and slices of the base revision (by default), so a pull request cannot loosen
+    the rules it is judged by; the PR's own when asked, or when the base has none."""
+    changed = tuple(c["key"] for c in changes if c["key"].startswith(("gate.", "evaluate.slices")))
+    own = Rules(params.gate, params.evaluate.slices, "candidate", changed, None)
+    if gate_from == "candidate" or baseline.model is None:
+        return own
+    raw = baseline.params
+    where = f"params.yaml at {baseline.rev} ({baseline.commit[:8]})"
+    try:
+        gate = parse(raw["gate"], GateParams, Path(where), ("gate",))
+        slices = tuple(
+            parse(spec, SliceSpec, Path(where), ("evaluate", "slices", str(i)))
+            for i, spec in enumerate((raw.get("evaluate") or {}).get("slices") or ())
+        )
+    except (KeyError, TypeError, MlgitopsError) as exc:
+        why = "has no gate section" if isinstance(exc, KeyError | TypeError) else str(exc)
+        return replace(
+            own,
+            note=f"{where} {why}: this PR is judged by its own gate",
+        )
+    note = None
+    if changed:
+        note = (
+            f"this PR changes {', '.join(f'`{k}`' for k in changed)}: it is judged by the gate "
+            f"of {baseline.rev}; the new rules apply from the merge on"
+        )
+    return Rules(gate, slices, "base", changed, note)
+
+
+def _policy(gate: GateParams) -> dict[str, Any]:
     return {
         "alpha": gate.alpha,
         "power": gate.power,
@@ -106,7 +152,27 @@ def _policy(params: Params) -> dict[str, Any]:
         "on_schema_change": gate.on_schema_change,
         "bootstrap_resamples": gate.bootstrap_resamples,
         "seed": gate.seed,
+        "min_slice_rows": gate.slices.min_rows,
     }
+
+
+def _check_labels(candidate: LoadedModel, predictions: pd.DataFrame, where: str) -> None:
+    """The evaluation rows must carry the target, and a classifier's more than one class."""
+    target = candidate.metadata["target"]
+    if "y_true" not in predictions.columns:
+        raise DataError(
+            f"{where} has no column {target} (the target): the gate compares predictions with "
+            "the truth; evaluate on labelled rows."
+        )
+    if candidate.task == "regression":
+        return
+    present = pd.unique(predictions["y_true"])
+    if len(present) < 2:
+        raise DataError(
+            f"{where}: the evaluation set has only one class ({target} = {present[0]!r} on all "
+            f"{len(predictions):,} rows); the paired tests need every class, so use a larger or "
+            "stratified evaluation split."
+        )
 
 
 def _ids(frame: pd.DataFrame | None, column: str) -> np.ndarray | None:
@@ -120,6 +186,7 @@ def run_compare(
     base_rev: str,
     base_label: str,
     reproduce: bool,
+    gate_from: str = "base",
 ) -> dict[str, Any]:
     """Compare the workspace's model with the model of ``base_rev``; return ``compare.json``."""
     paths = params.paths
@@ -127,6 +194,7 @@ def run_compare(
     candidate = load_model(paths.model, paths.model_metadata, params.model.extra_trusted_types)
     frame = read_table(paths.test, "evaluation data")
     cand_pred = score_frame(candidate, frame, where=paths.test)
+    _check_labels(candidate, cand_pred, paths.test)
     head = git(repo, "rev-parse", "--verify", "--quiet", "HEAD", check=False) or None
     lock_path = Path("dvc.lock")
     cand_lock = yaml.safe_load(lock_path.read_text()) if lock_path.is_file() else {}
@@ -174,16 +242,28 @@ def run_compare(
         metadata=candidate.metadata,
         dvc_lock=cand_lock or {},
     )
+    changes = params_diff(baseline.params, read_yaml(params_path))
+    rules = judging_rules(params, baseline, changes, gate_from=gate_from)
+    gate = rules.gate
     common = {
         "name": params.model.name,
         "task": candidate.task,
         "base": base_side,
         "candidate": cand_side,
-        "params_changes": params_diff(baseline.params, read_yaml(params_path)),
+        "params_changes": changes,
         "data_changes": data_changes,
-        "policy": _policy(params),
+        "policy": _policy(gate),
+        "rules": rules.to_dict(),
     }
-    gate = params.gate
+    if baseline.model is None and baseline.source == "unavailable":
+        return compare_document(
+            **common,
+            comparison=None,
+            verdict="baseline_unavailable",
+            passed=False,
+            reason=baseline.reason or "the baseline model could not be fetched",
+            charts={},
+        )
     if baseline.model is None:
         return compare_document(
             **common,
@@ -205,7 +285,7 @@ def run_compare(
         )
     base_pred = score_frame(baseline.model, frame, where=paths.test)
     rows = _rows(candidate.task, candidate.metadata, base_pred, cand_pred)
-    comparison = compare_rows(rows, frame, gate=gate, slices=params.evaluate.slices)
+    comparison = compare_rows(rows, frame, gate=gate, slices=rules.slices)
     return compare_document(
         **common,
         comparison=comparison,
@@ -231,6 +311,14 @@ BASE_OPTION = click.option(
 LABEL_OPTION = click.option(
     "--base-label", default=None, help="How the report names the base [the revision]."
 )
+GATE_FROM_OPTION = click.option(
+    "--gate-from",
+    type=click.Choice(["base", "candidate"]),
+    default="base",
+    show_default=True,
+    help="Whose gate and slices judge the change: the base revision's (so a pull request cannot "
+    "loosen its own rules) or the workspace's (to try a new gate).",
+)
 REPRODUCE_OPTION = click.option(
     "--reproduce/--no-reproduce",
     default=True,
@@ -248,10 +336,16 @@ def _report_paths(params: Params, out: Path | None, name: str) -> Path:
 @BASE_OPTION
 @LABEL_OPTION
 @REPRODUCE_OPTION
+@GATE_FROM_OPTION
 @click.option("--out", "out_path", type=OptionalPath, help="Where to write compare.json.")
 @fails_cleanly
 def compare_command(
-    params_path: Path, base_rev: str, base_label: str | None, reproduce: bool, out_path: Path | None
+    params_path: Path,
+    base_rev: str,
+    base_label: str | None,
+    reproduce: bool,
+    gate_from: str,
+    out_path: Path | None,
 ) -> None:
     """Compare the workspace's model with the base revision's model on the same rows.
 
@@ -268,6 +362,7 @@ def compare_command(
         base_rev=base_rev,
         base_label=base_label or _label(base_rev),
         reproduce=reproduce,
+        gate_from=gate_from,
     )
     write_json(_report_paths(params, out_path, "compare.json"), doc)
     _finish(doc)
@@ -316,6 +411,7 @@ def report_pr_command(
 @BASE_OPTION
 @LABEL_OPTION
 @REPRODUCE_OPTION
+@GATE_FROM_OPTION
 @click.option(
     "--repro/--no-repro",
     "run_repro",
@@ -325,7 +421,12 @@ def report_pr_command(
 )
 @fails_cleanly
 def pr_command(
-    params_path: Path, base_rev: str, base_label: str | None, reproduce: bool, run_repro: bool
+    params_path: Path,
+    base_rev: str,
+    base_label: str | None,
+    reproduce: bool,
+    gate_from: str,
+    run_repro: bool,
 ) -> None:
     """The whole pull-request check on a laptop: reproduce, compare with the base, report.
 
@@ -347,6 +448,7 @@ def pr_command(
         base_rev=base_rev,
         base_label=base_label or _label(base_rev),
         reproduce=reproduce,
+        gate_from=gate_from,
     )
     reports = Path(params.paths.reports)
     write_json(reports / "compare.json", doc)
