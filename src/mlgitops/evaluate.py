@@ -74,8 +74,9 @@ def check_evaluation_rows(
     """
     if id_column not in frame.columns:
         raise DataError(
-            f"{where} has no id column {id_column} (data.id_column); the pull-request check "
-            "pairs the models' predictions on it: add the column, or set data.id_column."
+            f"{where} has no id column {id_column} (the model's id_column, data.id_column when it "
+            "was trained); the pull-request check pairs the models' predictions on it: add the "
+            "column, or retrain with data.id_column naming the data's id."
         )
     ids = frame[id_column]
     checks = [

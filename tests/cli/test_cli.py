@@ -193,7 +193,7 @@ def _with_id(value, rows=(1, 2)):
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda f: f.drop(columns=["row_id"]), "has no id column row_id (data.id_column)"),
+        (lambda f: f.drop(columns=["row_id"]), "has no id column row_id (the model's id_column"),
         (_with_id(None), "column row_id (the row id) is null on 2 row(s) (e.g. null)"),
         (_with_id("dup"), "column row_id (the row id) is not unique on 3 row(s) (e.g. "),
         (

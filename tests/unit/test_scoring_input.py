@@ -84,7 +84,9 @@ def _check(frame: pd.DataFrame) -> None:
 
 def test_evaluation_rows_need_a_present_non_null_unique_id(test_rows: pd.DataFrame) -> None:
     _check(test_rows)
-    with pytest.raises(DataError, match=r"t.parquet has no id column row_id \(data.id_column\)"):
+    with pytest.raises(
+        DataError, match=r"t.parquet has no id column row_id \(the model's id_column"
+    ):
         _check(test_rows.drop(columns=["row_id"]))
     nulls = test_rows.astype({"row_id": "float64"})
     nulls.loc[[1, 2], "row_id"] = np.nan
