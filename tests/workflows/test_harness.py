@@ -341,6 +341,15 @@ def test_a_failed_step_fails_the_run_with_its_name_command_and_output(tmp_path: 
         ("- uses: ./.github/actions/mine", "local and Docker actions are not modelled"),
         ("- uses: docker://alpine:3", "local and Docker actions are not modelled"),
         ("- run: pip install requests", "maps only `python -m pip install"),
+        (f"- uses: {SETUP_CML}", "setup-cml needs `version:` set to an exact CML release"),
+        (
+            f"- {{uses: '{SETUP_CML.split(' #')[0]}', with: {{version: latest}}}}",
+            "not 'latest'",
+        ),
+        (
+            f"- {{uses: '{SETUP_CML.split(' #')[0]}', with: {{version: '0.20.5', vega: false}}}}",
+            "vega'] are not modelled",
+        ),
     ],
 )
 def test_what_the_harness_does_not_model_is_an_error(
@@ -545,7 +554,7 @@ def test_cml_comments_need_no_publish_and_a_modelled_target(tmp_path: Path) -> N
             run: cml --version
           - uses: {SETUP_CML}
             with:
-              vega: false
+              version: "0.20.5"
           - name: Publishing images is not modelled
             id: publish
             continue-on-error: true

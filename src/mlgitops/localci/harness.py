@@ -1813,6 +1813,13 @@ class _Job:
         )
 
     def setup_cml(self, w: dict[str, str], where: str) -> tuple[str, dict[str, str]]:
+        # Pinning the action's SHA does not pin the tool: without `version` setup-cml fetches the
+        # latest CML release at run time, into a job that holds a write token.
+        if not re.fullmatch(r"\d+\.\d+\.\d+", w.get("version", "")):
+            raise WorkflowError(
+                f"{where}: iterative/setup-cml needs `version:` set to an exact CML release "
+                f'(e.g. "0.20.5"), not {w.get("version", "the default, latest")!r}'
+            )
         self.add_path(str(self.forge.cml_bin))
         return "cml (the harness's recording shim) is on PATH\n", {}
 
@@ -1931,7 +1938,7 @@ DOWNLOAD_INPUTS = {
     "repository",
     "run-id",
 }
-SETUP_CML_INPUTS = {"version", "vega"}
+SETUP_CML_INPUTS = {"version"}  # the inputs of iterative/setup-cml v2.0.0's action.yml
 
 
 def _artifact_files(workspace: Path, spec: str, hidden: bool) -> tuple[list[Path], Path]:
