@@ -227,6 +227,8 @@ class InitPlan:
     files: dict[str, str]
     kept: tuple[str, ...]
     notes: tuple[str, ...]
+    #: What init does not change but a person should (an unpinned mlgitops requirement).
+    warnings: tuple[str, ...] = ()
 
     @property
     def conflicts(self) -> tuple[Change, ...]:
@@ -247,6 +249,7 @@ class InitPlan:
             "files": sorted(self.files),
             "kept": list(self.kept),
             "notes": list(self.notes),
+            "warnings": list(self.warnings),
         }
 
 
@@ -717,6 +720,7 @@ class _Merge:
     changes: list[Change] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def add(self, path: str, part: str, action: str, detail: str = "") -> None:
         self.changes.append(Change(path, part, action, detail))
@@ -982,6 +986,7 @@ def plan_init(
     schema: str | None,
     force: bool = False,
     parts: tuple[str, ...] = PARTS,
+    framework_version: str | None = None,
 ) -> InitPlan:
     """What init writes, given the repository's files and the settings.
 
@@ -993,6 +998,9 @@ def plan_init(
             schema file is then the user's and stays as it is).
         force: Replace the framework's parts that differ.
         parts: Which parts to bring (workflows, dvc, params, schema).
+        framework_version: The installed mlgitops version, pinned in the requirements file the
+            workflows install when it names no mlgitops (None: the requirements are not looked
+            at). Part of the workflows: they are what installs it.
 
     Raises:
         ConfigError: what the framework needs is missing, or the merged params.yaml would not
@@ -1008,6 +1016,9 @@ def plan_init(
     if "workflows" in parts:
         for path, text in render_workflows(settings).items():
             keep(path, _merge_file(merge, path, files.get(path), text))
+        if framework_version is not None and settings.framework_source is None:
+            dependency = settings.dependency_file
+            keep(dependency, merge_requirements(merge, dependency, files, framework_version))
     if "dvc" in parts:
         current = files.get(DVC_FILE)
         if current is None:
@@ -1052,7 +1063,161 @@ def plan_init(
         files=out,
         kept=tuple(merge.kept),
         notes=tuple(merge.notes),
+        warnings=tuple(merge.warnings),
     )
+
+
+# ------------------------------------------------------------------------------- requirements
+
+FRAMEWORK_PACKAGE = "mlgitops"
+_INCLUDE = re.compile(r"^(?:-r|--requirement)(?:\s+|=)(\S+)$")
+_COMMIT = re.compile(r"@[0-9a-fA-F]{7,40}$")
+
+
+def _logical_lines(text: str) -> list[str]:
+    """A requirements file's requirement lines: comments dropped, continuations joined."""
+    out: list[str] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = re.sub(r"(^|\s)#.*$", "", raw).rstrip()
+        if line.endswith("\\"):
+            pending += line[:-1]
+            continue
+        line, pending = (pending + line).strip(), ""
+        if line:
+            out.append(line)
+    if pending.strip():
+        out.append(pending.strip())
+    return out
+
+
+def requirement_includes(path: str, text: str) -> list[str]:
+    """The files ``path`` includes with ``-r FILE``, relative to the repository root."""
+    base = PurePosixPath(path).parent
+    found = []
+    for line in _logical_lines(text):
+        match = _INCLUDE.match(line)
+        if match:
+            found.append(_norm(str(base / match.group(1))))
+    return found
+
+
+def _names_framework(line: str) -> bool:
+    if line.startswith(("-e ", "--editable")):
+        return bool(re.search(rf"(egg=|/){FRAMEWORK_PACKAGE}(\.git)?([@#&]|$)", line))
+    if line.startswith("-"):
+        return False
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        name = Requirement(line).name
+    except InvalidRequirement:
+        return False
+    return re.sub(r"[-_.]+", "-", name).lower() == FRAMEWORK_PACKAGE
+
+
+def requirement_is_pinned(line: str) -> bool:
+    """An exact version (``==1.2.3``) or a VCS URL at a commit (``...@<sha>``)."""
+    if line.startswith(("-e ", "--editable")):
+        url = line.split(None, 1)[1].split("#", 1)[0].strip()
+        return bool(_COMMIT.search(url))
+    from packaging.requirements import Requirement
+
+    requirement = Requirement(line)
+    if requirement.url:
+        return bool(_COMMIT.search(requirement.url.split("#", 1)[0]))
+    specs = list(requirement.specifier)
+    return len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
+
+
+def framework_requirement(path: str, files: Mapping[str, str | None]) -> tuple[str, str] | None:
+    """Where ``path`` (or a file it includes with ``-r``) requires mlgitops: (file, line)."""
+    seen: set[str] = set()
+    queue = [_norm(path)]
+    while queue:
+        current = queue.pop(0)
+        text = files.get(current)
+        if current in seen or text is None:
+            continue
+        seen.add(current)
+        for line in _logical_lines(text):
+            if _names_framework(line):
+                return current, line
+        queue += requirement_includes(current, text)
+    return None
+
+
+def pin_block(version: str, newline: str = "\n") -> str:
+    """The lines init adds to a requirements file that names no mlgitops."""
+    lines = (
+        f"# The framework the workflows run (added by `mlgitops init`). If {FRAMEWORK_PACKAGE} is",
+        "# not published to your package index, replace the pin with a git URL at a commit:",
+        f"# {FRAMEWORK_PACKAGE} @ git+https://github.com/<org>/{FRAMEWORK_PACKAGE}@<sha>",
+        f"{FRAMEWORK_PACKAGE}=={version}",
+    )
+    return newline.join(lines) + newline
+
+
+def merge_requirements(
+    merge: _Merge, path: str, files: Mapping[str, str | None], version: str
+) -> str | None:
+    """The requirements file the workflows install, with mlgitops pinned in it.
+
+    A file that names no mlgitops gets an exact pin of ``version`` (the one init runs), added
+    at its end; one that names it without a pin is the user's to fix (a warning: init never
+    rewrites a requirement); pyproject.toml (``pip install -e .``) is only checked.
+    """
+    part = f"requirement {FRAMEWORK_PACKAGE}"
+    if path == "pyproject.toml":
+        _check_pyproject(merge, files.get(path))
+        return None
+    found = framework_requirement(path, files)
+    if found is not None:
+        where, line = found
+        if requirement_is_pinned(line):
+            merge.add(path, part, "in_place", line if where == path else f"{line}, in {where}")
+        else:
+            merge.add(path, part, "in_place", f"{line}, not pinned")
+            merge.warnings.append(
+                f"{where}: `{line}` does not pin {FRAMEWORK_PACKAGE}, so every CI run installs "
+                f"whatever the index has then; pin it ({FRAMEWORK_PACKAGE}=={version}, or "
+                f"{FRAMEWORK_PACKAGE} @ git+https://github.com/<org>/{FRAMEWORK_PACKAGE}@<sha>)."
+            )
+        return None
+    current = files.get(path)
+    newline = "\r\n" if current and "\r\n" in current else "\n"
+    if current is None:
+        merge.add(
+            path, part, "create", f"{FRAMEWORK_PACKAGE}=={version}, what the workflows install"
+        )
+        return pin_block(version)
+    text = current if not current or current.endswith("\n") else current + newline
+    if text.strip():
+        text += "" if text.endswith(newline * 2) else newline
+    merge.add(path, part, "add", f"{FRAMEWORK_PACKAGE}=={version}, what the workflows install")
+    return text + pin_block(version, newline)
+
+
+def _check_pyproject(merge: _Merge, text: str | None) -> None:
+    import tomllib
+
+    try:
+        project = tomllib.loads(text or "").get("project") or {}
+    except tomllib.TOMLDecodeError:
+        return  # pip reports it; init does not own the file
+    dependencies = [d for d in project.get("dependencies") or [] if isinstance(d, str)]
+    named = [d for d in dependencies if _names_framework(d)]
+    if not named:
+        merge.warnings.append(
+            f"pyproject.toml: [project].dependencies names no {FRAMEWORK_PACKAGE}, so the "
+            f"workflows' `pip install -e .` does not install it; add a pinned "
+            f"{FRAMEWORK_PACKAGE} requirement there."
+        )
+    elif not requirement_is_pinned(named[0]):
+        merge.warnings.append(
+            f"pyproject.toml: `{named[0]}` does not pin {FRAMEWORK_PACKAGE}, so every CI run "
+            "installs whatever the index has then; pin an exact version or a git commit."
+        )
 
 
 def _check_params(text: str) -> None:

@@ -137,7 +137,7 @@ USER_FILES = {
     "stages/train.py": TRAIN,
     "dvc.yaml": DVC_YAML,
     "params.yaml": PARAMS_YAML,
-    "requirements.txt": "mlgitops\nscikit-learn\n",
+    "requirements.txt": "scikit-learn\npyyaml\n",  # no mlgitops yet: init pins the one it is
 }
 
 

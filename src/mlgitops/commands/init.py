@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib import metadata
 from pathlib import Path
 
 import click
@@ -204,8 +205,14 @@ def init_command(
         schema = schema_text(inferred, source=str(source), rows=len(frame))
     schema_path = settings.paths["schema_file"]
     current[schema_path] = _read(root / schema_path)
+    _read_requirements(root, settings.dependency_file, current)
     plan = scaffold.plan_init(
-        settings, current, schema=schema, force=force, parts=only or scaffold.PARTS
+        settings,
+        current,
+        schema=schema,
+        force=force,
+        parts=only or scaffold.PARTS,
+        framework_version=metadata.version(scaffold.FRAMEWORK_PACKAGE),
     )
     _show(plan, verbose)
     if plan.conflicts:
@@ -235,6 +242,18 @@ def init_command(
     )
 
 
+def _read_requirements(root: Path, path: str, current: dict[str, str | None]) -> None:
+    """The file the workflows install, and the requirement files it includes (``-r``)."""
+    queue = [path]
+    while queue and len(current) < 200:  # a cycle of includes ends: each file is read once
+        name = queue.pop(0)
+        if name in current or not (root / name).resolve().is_relative_to(root):
+            continue
+        current[name] = _read(root / name)
+        if current[name] is not None and name != "pyproject.toml":
+            queue += scaffold.requirement_includes(name, current[name])
+
+
 def _show(plan: scaffold.InitPlan, verbose: bool) -> None:
     shown = [c for c in plan.changes if verbose or c.action != "in_place"]
     for change in shown:
@@ -246,6 +265,8 @@ def _show(plan: scaffold.InitPlan, verbose: bool) -> None:
         click.echo(
             f"  kept your values of {', '.join(plan.kept)} (--force resets them to the defaults)"
         )
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}")
 
 
 COMMANDS = (init_command,)
