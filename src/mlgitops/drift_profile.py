@@ -29,6 +29,7 @@ The document is JSON (``"schema_version"``), with no pickle anywhere: numbers, s
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +38,7 @@ import numpy as np
 import pandas as pd
 
 from mlgitops.errors import DataError
-from mlgitops.intervals import metric_intervals
-from mlgitops.metrics import higher_is_better
+from mlgitops.metric_names import higher_is_better
 from mlgitops.params import ProfileParams
 from mlgitops.stats.drift import (
     CategoricalReference,
@@ -63,15 +63,85 @@ def feature_kind(dtype: str) -> str:
 
 
 def numeric_values(series: pd.Series) -> np.ndarray:
-    """A column as float64 with NaN for missing values (what the numeric tests take)."""
+    """A column as float64 with NaN for missing values (what the numeric tests take).
+
+    A float64 column is returned without a copy (under pandas' copy-on-write a read-only view of
+    the frame's data, which the tests only read): at 1M rows that is 8 MB per column saved.
+    """
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiu":
+        # NumPy numbers have no missing value other than NaN: no coercion, no mask to apply.
+        return series.to_numpy(dtype=np.float64)
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
-def category_values(series: pd.Series) -> np.ndarray:
-    """A column as Python objects with None for missing values (what the categorical tests take)."""
+def _counted_natively(dtype: Any) -> bool:
+    """Whether pandas' value counts of this dtype give exactly the categories of the object path.
+
+    True for strings (Arrow or Python storage), integers, booleans and categoricals whose
+    categories are not mixed Python objects: there, pandas' hash table and Python's ``==``
+    agree on which values are the same category. Floats (0.0 and -0.0, NaN payloads) and object
+    columns (1 and True are one key to Python) take the object path, whose result is the
+    definition.
+    """
+    if isinstance(dtype, pd.CategoricalDtype):
+        categories = dtype.categories
+        return categories.dtype != object or categories.inferred_type == "string"
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    if isinstance(dtype, pd.ArrowDtype) and pd.api.types.is_string_dtype(dtype):
+        return True
+    # NumPy, masked (Int64, boolean) and Arrow integers and booleans.
+    return dtype.kind in "biu"
+
+
+def _object_values(series: pd.Series) -> np.ndarray:
     values = series.astype(object).to_numpy(copy=True)
     values[series.isna().to_numpy()] = None
     return values
+
+
+def category_values(series: pd.Series) -> np.ndarray:
+    """A column as Python objects with None for missing values (what the categorical tests take).
+
+    Strings, integers, booleans and categoricals are factorised first, so the object array
+    holds one pointer per row to one Python object per category instead of one new object per
+    row (``astype(object)`` on Arrow strings builds a million ``str``s for a million rows).
+    The values are the same either way.
+    """
+    if not _counted_natively(series.dtype):
+        return _object_values(series)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    labels = np.empty(len(uniques) + 1, dtype=object)
+    labels[:-1] = uniques.astype(object)
+    labels[-1] = None  # code -1 (missing) picks the last label
+    return labels[codes]
+
+
+def category_counts(series: pd.Series) -> dict[Any, int]:
+    """Rows per category, with the missing values counted under ``None``.
+
+    What :func:`mlgitops.stats.drift.categorical_reference` and
+    :func:`~mlgitops.stats.drift.categorical_drift` take as a mapping, equal to what they count
+    from :func:`category_values` (same categories, same Python types, same counts), without
+    building an object array: pandas counts strings, integers, booleans and categoricals in
+    its own hash table (Arrow's for Arrow strings), 5 to 10 times faster at 1M rows.
+    """
+    if not _counted_natively(series.dtype):
+        return dict(Counter(_object_values(series).tolist()))
+    counted = series.value_counts(dropna=False, sort=False)
+    counts: dict[Any, int] = {}
+    nulls = 0
+    for key, count in zip(counted.index.tolist(), counted.tolist(), strict=True):
+        if not count:
+            continue  # a categorical's unused categories
+        if key is None or key is pd.NA or key != key:  # None, NA, NaN and NaT are missing
+            nulls += count
+        else:
+            counts[key] = count
+    if nulls:
+        counts[None] = nulls
+    return counts
 
 
 def summarise(values: pd.Series, kind: str, params: ProfileParams) -> Reference:
@@ -83,7 +153,7 @@ def summarise(values: pd.Series, kind: str, params: ProfileParams) -> Reference:
             max_values=params.max_reference_values,
             seed=params.seed,
         )
-    return categorical_reference(category_values(values))
+    return categorical_reference(category_counts(values))
 
 
 def _compact(reference: Reference) -> dict[str, Any]:
@@ -271,6 +341,10 @@ def build_profile(
             "the evaluation split has no target column, so its performance cannot be profiled; "
             "profile the labelled evaluation split."
         )
+    # Here, not at the top: the intervals need scikit-learn's metrics, whose import takes seconds
+    # and which the drift job (reading a profile, testing a batch) never uses.
+    from mlgitops.intervals import metric_intervals
+
     task = str(metadata["task"])
     feature_refs = tuple(
         ColumnReference(
