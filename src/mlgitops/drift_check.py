@@ -73,7 +73,10 @@ from mlgitops.stats.drift import (
 )
 from mlgitops.stats.multiple import benjamini_hochberg, holm
 
-DRIFT_SCHEMA_VERSION = 1
+#: 2: ``verdict`` may be ``performance_drop`` or ``drift_and_performance_drop`` besides
+#: ``drift`` and ``no_drift``; ``alarm`` and ``alarms`` say whether and why the check alarms;
+#: the categorical effect is ``cohens_w``; ``since_note`` says why a drift is not dated.
+DRIFT_SCHEMA_VERSION = 2
 
 #: At most this many windows (the most recent) are tested for "since when".
 MAX_WINDOWS = 366
@@ -577,7 +580,13 @@ class DriftReport:
 
     @property
     def drift(self) -> bool:
-        return bool(self.doc["verdict"] == "drift")
+        """Whether the features drifted by the rule (the performance alarm aside)."""
+        return "drift" in self.doc["alarms"]
+
+    @property
+    def alarm(self) -> bool:
+        """Whether the check alarms (exit 1, the issue): drift, or a performance drop."""
+        return bool(self.doc["alarm"])
 
     @property
     def headline(self) -> str:
@@ -750,7 +759,20 @@ def _performance_section(
     profile: Profile, batch: pd.DataFrame, outputs: Outputs | None, params: DriftParams
 ) -> dict[str, Any]:
     target = profile.model["target"]
-    base: dict[str, Any] = {"target": target, "confidence": params.confidence, "metrics": []}
+    compared = len(profile.performance)
+    # Simultaneous intervals over the metrics (Bonferroni): with no change in performance, the
+    # chance that any metric reads "worse" (and so alarms) is at most (1 - confidence) / 2.
+    level = 1 - (1 - params.confidence) / max(1, compared)
+    base: dict[str, Any] = {
+        "target": target,
+        "confidence": params.confidence,
+        "simultaneous_over": compared,
+        "level": level,
+        "alarm_enabled": params.performance_alarm,
+        "alarm": False,
+        "dropped": [],
+        "metrics": [],
+    }
     if target not in batch.columns or not batch[target].notna().any():
         return {**base, "status": "no_labels", "rows": 0}
     labelled = batch[target].notna().to_numpy()
@@ -770,14 +792,14 @@ def _performance_section(
             task=task,
             positive_class=profile.model.get("positive_class"),
             classes=profile.model.get("classes"),
-            confidence=params.confidence,
+            confidence=level,
             resamples=params.bootstrap_resamples,
             seed=params.seed,
         )
     except (DataError, ValueError):
         # One class only, or too few of a class for the AUC's variance: no calibrated interval.
         return {**base, "status": "one_class", "rows": rows}
-    z = float(scipy_stats.norm.ppf(0.5 + params.confidence / 2))
+    z = float(scipy_stats.norm.ppf(0.5 + level / 2))
     current = {m.name: m for m in intervals}
     metrics = []
     for ref in profile.performance:
@@ -810,17 +832,56 @@ def _performance_section(
     return {
         **base,
         "status": "dropped" if dropped else "ok",
+        "alarm": bool(dropped) and params.performance_alarm,
         "rows": rows,
         "dropped": dropped,
         "metrics": metrics,
     }
 
 
-def _headline(decision: Decision) -> str:
+def _signed(value: float) -> str:
+    return f"{value:+.3f}".replace("-", "\u2212")
+
+
+def performance_drop(performance: Mapping[str, Any]) -> str | None:
+    """The performance drop in words (the first worse metric in full), or None.
+
+    For example ``accuracy 0.876 → 0.637 (−0.239, 95% CI −0.270 to −0.208)``; further worse
+    metrics are named after it.
+    """
+    worse = [m for m in performance.get("metrics", []) if m["change"] == "worse"]
+    if not worse:
+        return None
+    first = worse[0]
+    conf = round(performance["confidence"] * 100)
+    text = (
+        f"{first['name']} {first['reference']:.3f} \u2192 {first['current']:.3f} "
+        f"({_signed(first['difference'])}, {conf}% CI {_signed(first['low'])} to "
+        f"{_signed(first['high'])})"
+    )
+    if len(worse) > 1:
+        text += f"; also {', '.join(m['name'] for m in worse[1:])}"
+    return text
+
+
+#: ``verdict`` of drift.json: what raised the alarm, if anything.
+VERDICTS = {
+    (False, False): "no_drift",
+    (True, False): "drift",
+    (False, True): "performance_drop",
+    (True, True): "drift_and_performance_drop",
+}
+
+
+def _headline(decision: Decision, performance: Mapping[str, Any]) -> str:
     names = ", ".join(decision.drifted)
     n, m = len(decision.drifted), len(decision.features)
+    drop = performance_drop(performance) if performance.get("alarm") else None
     if decision.drift:
-        return f"Drift in {n} of {m} features: {names}"
+        features = f"Drift in {n} of {m} features: {names}"
+        return f"{features}; performance dropped: {drop}" if drop else features
+    if drop:
+        return f"Performance dropped: {drop}"
     if decision.drifted:
         return f"No drift: {n} of {m} features moved ({names}), below the alarm rule"
     return "No drift"
@@ -915,10 +976,23 @@ def check_drift(
     if "_version" in batch.columns:
         counts = batch["_version"].astype(str).value_counts()
         versions = {str(k): int(v) for k, v in sorted(counts.items())}
+    performance = _performance_section(profile, batch, outputs, params)
+    reasons = list(decision.reasons)
+    drop = performance_drop(performance)
+    if drop:
+        alarm_note = "" if performance["alarm"] else " (drift.performance_alarm is off: no alarm)"
+        reasons.append(f"performance dropped: {drop}{alarm_note}")
+    alarms = [
+        name
+        for name, raised in (("drift", decision.drift), ("performance", performance["alarm"]))
+        if raised
+    ]
     doc = {
         "schema_version": DRIFT_SCHEMA_VERSION,
-        "verdict": "drift" if decision.drift else "no_drift",
-        "headline": _headline(decision),
+        "verdict": VERDICTS[(decision.drift, bool(performance["alarm"]))],
+        "alarm": bool(alarms),
+        "alarms": alarms,
+        "headline": _headline(decision, performance),
         "model": {key: model.get(key) for key in MODEL_FIELDS},
         "batch": {
             "current": source.get("current"),
@@ -939,14 +1013,14 @@ def check_drift(
             "key_drifted": list(decision.key_drifted),
             "share": decision.share,
             "features": len(decision.features),
-            "reasons": list(decision.reasons),
+            "reasons": reasons,
         },
         "window": params.window,
         "since": since,
         "windows": windows,
         "features": sorted(entries.values(), key=_sort_key),
         "predictions": _outputs_section(profile, outputs, params, rule),
-        "performance": _performance_section(profile, batch, outputs, params),
+        "performance": performance,
         "profile": {
             "training_rows": profile.training_rows,
             "evaluation_rows": profile.evaluation_rows,

@@ -109,7 +109,8 @@ def _environment() -> jinja2.Environment:
 def render_drift(doc: dict[str, Any]) -> str:
     """The drift report (job summary and issue body) for a ``drift.json`` document."""
     template = _environment().get_template("drift_report.md.j2")
-    return template.render(doc=doc, drift=doc["verdict"] == "drift")
+    alarm = doc.get("alarm", doc["verdict"] == "drift")  # schema 1 had no "alarm"
+    return template.render(doc=doc, drift=alarm)
 
 
 def render_issue(doc: dict[str, Any]) -> str:

@@ -516,7 +516,19 @@ class DriftParams(Section):
         min_length=1, description="The batch's time column (the prediction log's _time)."
     )
     confidence: float = Field(
-        gt=0.5, lt=1, description="Level of the performance intervals when the batch has labels."
+        gt=0.5,
+        lt=1,
+        description=(
+            "Level of the performance intervals when the batch has labels (simultaneous over the "
+            "metrics: Bonferroni)."
+        ),
+    )
+    performance_alarm: bool = Field(
+        description=(
+            "Whether a metric significantly worse than at training time (its difference's "
+            "interval wholly on the worse side) raises the alarm on its own: exit 1 and the "
+            "drift issue."
+        )
     )
     bootstrap_resamples: int = Field(
         ge=100,

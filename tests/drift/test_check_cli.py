@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from tests.drift.helpers import invoke, sample, shifted
 
@@ -49,7 +51,7 @@ def test_a_batch_without_drift_exits_0_and_writes_no_issue_body(
     assert result.exit_code == 0, result.output
     assert "drift: No drift" in result.output
     doc = _doc(project)
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert doc["verdict"] == "no_drift" and doc["decision"]["drifted"] == []
     assert not stale.exists()  # no issue body, and none left from before
     markdown = (project / "reports" / "drift.md").read_text()
@@ -171,3 +173,67 @@ def test_the_default_source_is_drift_source_path(project: Path, production: pd.D
     assert "the drift source data/production/predictions.parquet does not exist" in result.output
     _write(sample(production, 200, seed=5), project / "data" / "production" / "predictions.parquet")
     assert invoke("drift").exit_code == 0
+
+
+def _flip_labels(frame: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
+    out = frame.copy()
+    rows = np.random.default_rng(seed).random(len(out)) < share
+    out.loc[rows, "income"] = np.where(out.loc[rows, "income"] == ">50K", "<=50K", ">50K")
+    return out
+
+
+def _set_drift_param(project: Path, key: str, value: object) -> None:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["drift"][key] = value
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def test_a_performance_drop_alone_raises_the_alarm(project: Path, production: pd.DataFrame) -> None:
+    # No feature moved (a sample of production rows), but 30 % of the labels are flipped: the
+    # model's accuracy on the batch falls far below its training-time accuracy.
+    batch = _flip_labels(sample(production, 1_000, seed=11), 0.30, seed=11)
+    current = _write(batch, project / "batch" / "flipped.parquet")
+    outputs = project / "github_output.txt"
+
+    result = invoke("drift", "--current", current, "--outputs", str(outputs))
+
+    assert result.exit_code == 1, result.output
+    doc = _doc(project)
+    assert doc["decision"]["drifted"] == []  # the features did not move
+    assert doc["verdict"] == "performance_drop"
+    assert doc["alarm"] is True and doc["alarms"] == ["performance"]
+    perf = doc["performance"]
+    assert perf["status"] == "dropped" and perf["alarm"] and "accuracy" in perf["dropped"]
+    accuracy = next(m for m in perf["metrics"] if m["name"] == "accuracy")
+    assert accuracy["difference"] < -0.15 and accuracy["high"] < 0
+    headline = doc["headline"]
+    assert headline.startswith(
+        f"Performance dropped: accuracy {accuracy['reference']:.3f} → {accuracy['current']:.3f} "
+        f"(−{-accuracy['difference']:.3f}, 95% CI −"
+    ), headline
+    assert f"drift: {headline}" in result.output
+    issue = (project / "reports" / "drift-issue.md").read_text()
+    assert issue.splitlines()[1] == f"## ⚠️ {headline}"
+    lines = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    assert lines["alarm"] == "true" and lines["drifted"] == "false"
+    assert lines["verdict"] == "performance_drop" and lines["issue"].endswith("drift-issue.md")
+
+    # drift.performance_alarm: false reports the drop and stays quiet.
+    _set_drift_param(project, "performance_alarm", False)
+    quiet = invoke("drift", "--current", current, "--outputs", str(outputs))
+    assert quiet.exit_code == 0, quiet.output
+    doc = _doc(project)
+    assert doc["verdict"] == "no_drift" and doc["alarm"] is False
+    assert doc["headline"] == "No drift"
+    assert doc["performance"]["status"] == "dropped" and not doc["performance"]["alarm"]
+    assert any("drift.performance_alarm is off" in r for r in doc["decision"]["reasons"])
+    assert not (project / "reports" / "drift-issue.md").exists()
+
+
+def test_labels_without_a_change_raise_no_alarm(project: Path, production: pd.DataFrame) -> None:
+    current = _write(sample(production, 1_000, seed=12), project / "batch" / "labelled.parquet")
+    result = invoke("drift", "--current", current)
+    assert result.exit_code == 0, result.output
+    doc = _doc(project)
+    assert doc["performance"]["status"] == "ok" and doc["verdict"] == "no_drift"
+    assert doc["performance"]["simultaneous_over"] == len(doc["performance"]["metrics"]) == 5

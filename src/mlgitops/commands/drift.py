@@ -186,7 +186,8 @@ def _check_model_matches(profile: Profile, model: LoadedModel, where: str) -> No
     "--outputs",
     "outputs_path",
     type=OptionalPath,
-    help="Append key=value lines (drifted, headline, ...) to this file, e.g. $GITHUB_OUTPUT.",
+    help="Append key=value lines (alarm, drifted, headline, ...) to this file, e.g. "
+    "$GITHUB_OUTPUT.",
 )
 @fails_cleanly
 def drift_command(
@@ -203,14 +204,16 @@ def drift_command(
     retrain: bool | None,
     outputs_path: Path | None,
 ) -> None:
-    """Compare a batch of production data with the model's training data; exit 1 on drift.
+    """Compare a batch of production data with the model's training data; exit 1 on an alarm.
 
     Tests every feature (KS with normalised Wasserstein for numeric ones, chi-square with
-    Jensen-Shannon for categorical ones, plus missing-value rates), corrects across features
+    Cohen's w for categorical ones, plus missing-value rates), corrects across features
     (drift.correction), and calls a feature drifted when it is both significant and large
     enough (drift: alpha and thresholds). Also compares the model's predictions and, when the
-    batch has labels, its performance. Writes drift.json and drift.md to paths.reports, and
-    drift-issue.md only on drift. Exits 0 (no drift), 1 (drift) or 2 (bad input).
+    batch has labels, its performance: a metric significantly worse than at training time
+    alarms too (drift.performance_alarm). Writes drift.json and drift.md to paths.reports, and
+    drift-issue.md only on an alarm. Exits 0 (no alarm), 1 (drift or a performance drop) or 2
+    (bad input).
 
     Example: mlgitops drift --stage prod --current logs/predictions.sqlite --since 2024-06-01
     """
@@ -266,7 +269,7 @@ def drift_command(
     _write_reports(report, path_or_default(reports_dir, paths.reports))
 
     wants_retrain = drift_params.retrain.enabled if retrain is None else retrain
-    if report.drift and wants_retrain and not drift_params.retrain.command:
+    if report.alarm and wants_retrain and not drift_params.retrain.command:
         click.echo(
             "drift: a retraining PR was asked for, but drift.retrain.command is empty; set the "
             "command that refreshes the training data.",
@@ -278,18 +281,19 @@ def drift_command(
         outputs_path,
         {
             "verdict": doc["verdict"],
+            "alarm": "true" if report.alarm else "false",
             "drifted": "true" if report.drift else "false",
             "features": ",".join(doc["decision"]["drifted"]),
             "headline": report.headline,
             "retrain": "true"
-            if report.drift and wants_retrain and bool(drift_params.retrain.command)
+            if report.alarm and wants_retrain and bool(drift_params.retrain.command)
             else "false",
             "report": str(reports / DRIFT_MD),
-            "issue": str(reports / DRIFT_ISSUE) if report.drift else "",
+            "issue": str(reports / DRIFT_ISSUE) if report.alarm else "",
         },
     )
     click.echo(f"drift: {report.headline}")
-    if report.drift:
+    if report.alarm:
         raise SystemExit(EXIT_CHECK_FAILED)
 
 
@@ -312,10 +316,10 @@ def _score(
 
 
 def _write_reports(report: DriftReport, reports: Path) -> None:
-    """drift.json and drift.md, and drift-issue.md only on drift (a stale one is removed)."""
+    """drift.json and drift.md, and drift-issue.md only on an alarm (a stale one is removed)."""
     doc = report.to_dict()
     markdown = render_drift(doc)
-    issue = render_issue(doc) if report.drift else None
+    issue = render_issue(doc) if report.alarm else None
     write_json(reports / DRIFT_JSON, doc)
     write_text(reports / DRIFT_MD, markdown)
     if issue is not None:
