@@ -110,6 +110,11 @@ PARAMS_HEADER = (
     "# strict: an unknown key, a missing key, a wrong type or an out-of-range value is an error.\n"
 )
 COMMENT_COLUMN = 30
+#: Where a user finds what their train stage must do (the refusals below point there).
+TRAIN_CONTRACT = (
+    "the train-stage contract in mlgitops's README (Bring your own data and model: fit, then "
+    "mlgitops.artifact.describe_model and save_model, the model and its metadata in its outs)"
+)
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*$")
 # YAML 1.2's core schema: the booleans and numbers it reads (1.1's yes/no/on/off/y/n are text).
 _YAML12_BOOLS = {"true": True, "True": True, "TRUE": True}
@@ -630,8 +635,8 @@ def _train_stage(
         if not writers:
             raise ConfigError(
                 f"no stage in {DVC_FILE} writes the model {model} (paths.model): add your train "
-                "stage (with the model and its metadata in its outs) first, or name it with "
-                "--train-stage, or point --model at what it writes."
+                f"stage first ({TRAIN_CONTRACT}), or name it with --train-stage, or point --model "
+                "at what it writes."
             )
         given = writers[0]
     if given not in stages:
@@ -773,7 +778,10 @@ def merge_dvc(merge: _Merge, current: str, rendered: str, settings: Settings) ->
     want = YamlText(rendered, "the rendered dvc.yaml")
     doc = YamlText(current, DVC_FILE)
     if doc.data is None or not isinstance(doc.data.get("stages"), dict) or not doc.data["stages"]:
-        raise ConfigError(f"{DVC_FILE} has no stages; add your own (prepare, train) first.")
+        raise ConfigError(
+            f"{DVC_FILE} has no stages; add your own (prepare, train) first, as {TRAIN_CONTRACT} "
+            "shows."
+        )
     # Stages: after the last stage, in the framework's order.
     for name in FRAMEWORK_STAGES:
         path = ("stages", name)
@@ -1023,7 +1031,8 @@ def plan_init(
         current = files.get(DVC_FILE)
         if current is None:
             raise ConfigError(
-                f"there is no {DVC_FILE}; add your own stages (prepare, train) first."
+                f"there is no {DVC_FILE}; add your own stages (prepare, train) first, as "
+                f"{TRAIN_CONTRACT} shows."
             )
         keep(DVC_FILE, merge_dvc(merge, current, render_dvc(settings), settings))
         _note_dependencies(merge, current, settings)

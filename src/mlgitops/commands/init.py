@@ -236,9 +236,26 @@ def init_command(
     click.echo(f"init: wrote {', '.join(sorted(plan.files))}.")
     for note in plan.notes:
         click.echo(f"review: {note}")
-    click.echo(
-        "next: review the changes (git diff), then `dvc repro` and commit; `mlgitops pr --base "
-        f"{settings.branch}` runs the pull-request check on a branch."
+    click.echo(_next_steps(root, settings.branch))
+
+
+def _within(root: Path, name: str) -> bool:
+    """``root`` or a directory above it has ``name`` (git and DVC look upwards too)."""
+    return any((folder / name).exists() for folder in (root, *root.parents))
+
+
+def _next_steps(root: Path, branch: str) -> str:
+    """What to run next. init does not run ``git init`` or ``dvc init`` itself: they set up
+    repositories and stage files in git's index, which is the user's; it says to run them."""
+    missing = [(tool, f".{tool}") for tool in ("git", "dvc") if not _within(root, f".{tool}")]
+    setup = ""
+    if missing:
+        commands = " && ".join(f"{tool} init" for tool, _ in missing)
+        markers = " or ".join(f"{marker}/" for _, marker in missing)
+        setup = f"`{commands}` (there is no {markers} here yet), then "
+    return (
+        f"next: {setup}review the changes (git diff), then `dvc repro` and commit; "
+        f"`mlgitops pr --base {branch}` runs the pull-request check on a branch."
     )
 
 
