@@ -18,11 +18,10 @@ starts from, so they pass in any order and on any xdist worker.
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import pytest
+import yaml
 
 from mlgitops.localci.harness import Forge
 from mlgitops.localci.sandbox import run
@@ -165,7 +164,7 @@ def test_a_failed_smoke_test_reverts_the_stage_and_fails_the_job(registry) -> No
     first, second, third = registry["versions"]
     earlier = _stage(forge, "staging")
     assert earlier in (first, second)
-    working = json.loads(json.dumps(_read_params(forge)["deploy"]["staging"]))
+    working = yaml.safe_load((forge.dev / "params.yaml").read_text())["deploy"]["staging"]
     # The deploy command "succeeds", but what it deployed does not answer: the smoke test fails.
     _staging_target(
         forge,
@@ -195,9 +194,3 @@ def test_a_failed_smoke_test_reverts_the_stage_and_fails_the_job(registry) -> No
     (reverted,) = set(_new_tags(forge, before, "staging")) - {tag}
     assert _tag_version(forge, reverted) == earlier
     assert _stage(forge, "staging") == earlier
-
-
-def _read_params(forge: Forge) -> dict:
-    import yaml
-
-    return yaml.safe_load(Path(forge.dev / "params.yaml").read_text())
