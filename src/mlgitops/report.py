@@ -7,6 +7,7 @@ Markdown, byte for byte, so a report can be re-rendered, and a re-run gives an i
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import jinja2
@@ -139,13 +140,16 @@ def _slice_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(rows, key=key)
 
 
-def render_pr(doc: dict[str, Any], images: dict[str, str] | None = None) -> str:
+def render_pr(
+    doc: dict[str, Any], images: dict[str, str] | None = None, notice: str | None = None
+) -> str:
     """The pull-request comment (and job summary) for a ``compare.json`` document.
 
     Args:
         doc: The compare document.
         images: Chart name -> PNG path (relative to the Markdown file) to show instead of the
             Mermaid version of that chart.
+        notice: A caution shown right under the verdict (a fork's report: whose claim it is).
     """
     icon, title = VERDICT_TITLES[doc["verdict"]]
     base_label = doc["base"]["label"]
@@ -156,4 +160,78 @@ def render_pr(doc: dict[str, Any], images: dict[str, str] | None = None) -> str:
         title=title.format(base=base_label),
         slice_rows=_slice_rows(doc),
         images=images or {},
+        notice=notice,
+    )
+
+
+#: The lines of a failed run's log that the failure report quotes: mlgitops's own error
+#: sentences and DVC's ERROR lines (never the whole log, which may hold what a step printed).
+_ERROR_LINE = re.compile(r"(^|\s)(error|internal error): |^ERROR: ")
+_MAX_ERROR_LINES = 12
+_MAX_LINE = 400
+_FENCE = "`" * 3
+
+
+def error_lines(log: str) -> list[str]:
+    """The error sentences of a failed step's log, at most a dozen, each at most 400 characters."""
+    found: list[str] = []
+    for raw in log.splitlines():
+        line = raw.strip()
+        if _ERROR_LINE.search(line) and line not in found:
+            found.append(line if len(line) <= _MAX_LINE else line[: _MAX_LINE - 1] + "…")
+    # A fence inside a line would end the code block the lines are quoted in.
+    return [line.replace(_FENCE, "'''") for line in found[-_MAX_ERROR_LINES:]]
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _example(example: Any) -> str:
+    if isinstance(example, dict):
+        where = example.get("row", example.get("id"))
+        value = example.get("value")
+        return _cell(f"row {where}: {value!r}" if where is not None else repr(value))
+    return _cell(example)
+
+
+def validation_violations(report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The violated rules of a validation report (reports/validation.json), for a table."""
+    rows: list[dict[str, Any]] = []
+    for data in (report or {}).get("datasets", []):
+        for v in data.get("violations", []):
+            examples = ", ".join(_example(e) for e in (v.get("examples") or [])[:3])
+            rows.append(
+                {
+                    "data": _cell(data.get("name", "?")),
+                    "column": _cell(v.get("column", "?")),
+                    "rule": _cell(v.get("rule", "?")),
+                    "expected": _cell(v.get("expected", "?")),
+                    "count": v.get("count"),
+                    "examples": examples or "–",
+                }
+            )
+    return rows
+
+
+def render_failure(
+    *,
+    step: str,
+    log: str,
+    validation: dict[str, Any] | None,
+    base_label: str,
+    label: str,
+    commit: str | None,
+    run_url: str | None,
+) -> str:
+    """The pull-request comment when the check could not reach a verdict (a step failed)."""
+    template = _environment().get_template("pr_failure.md.j2")
+    return template.render(
+        step=step,
+        errors=error_lines(log),
+        violations=validation_violations(validation) if validation else [],
+        base_label=base_label,
+        label=label,
+        commit=commit,
+        run_url=run_url,
     )

@@ -113,10 +113,19 @@ def test_pr_comment_posts_the_fork_prs_report(forge: Forge, fork_pr) -> None:
     number = event.payload["number"]
     posted = forge.run("pr-comment.yml", forge.workflow_run(result))
     job = posted.job("comment")
-    assert job.permissions == {"actions": "read", "pull-requests": "write"}
+    assert job.permissions == {"actions": "read", "contents": "read", "pull-requests": "write"}
     assert job.step("check").outputs == {"number": str(number)}
     [comment] = forge.comments(f"pr/{number}")
-    assert comment["body"] == (forge.artifact(result.run_id, "pr-report") / "pr.md").read_text()
+    # Rendered again from compare.json by the default branch's code, not the fork's pr.md: the
+    # same verdict line, then a caution that the verdict is the fork's claim.
+    posted_by_fork = (forge.artifact(result.run_id, "pr-report") / "pr.md").read_text()
+    heading, body = comment["body"].split("\n", 1)
+    assert heading == posted_by_fork.split("\n", 1)[0] and heading.startswith("## ✅ ")
+    assert body.lstrip().startswith("> [!CAUTION]\n> This report comes from [the fork's CI run](")
+    assert f"/actions/runs/{result.run_id})" in body
+    assert job.step("Check out this repository's default branch (never the PR's code)").outcome == (
+        "success"
+    )
     assert comment["watermark"] == WATERMARK
     # A second delivery of the same event updates that comment.
     forge.run("pr-comment.yml", forge.workflow_run(result))
@@ -160,3 +169,64 @@ def test_pr_comment_refuses_a_tampered_artifact(
     assert any(level == "error" and error in message for level, message in job.annotations)
     assert job.step("Post or update the report on the PR").outcome == "skipped"
     assert forge.comments() == before
+
+
+def test_pr_comment_neutralises_what_a_fork_writes_into_compare_json(
+    forge: Forge, fork_pr, tmp_path: Path
+) -> None:
+    """A fork controls its run: links, images, HTML and mentions in its compare.json come out as
+    plain text, and a document of another shape is not posted at all."""
+    import json
+
+    result = fork_pr["result"]
+    number = fork_pr["event"].payload["number"]
+    artifact = forge.artifact(result.run_id, "pr-report")
+    saved = tmp_path / "saved"
+    shutil.copytree(artifact, saved)
+    doc = json.loads((artifact / "compare.json").read_text())
+    doc["reason"] = (
+        "all good ![x](https://evil.example/p.png) <img src=x> @maintainer [ok](https://evil.example)"
+    )
+    (artifact / "compare.json").write_text(json.dumps(doc))
+    try:
+        forge.run("pr-comment.yml", forge.workflow_run(result))
+        [comment] = forge.comments(f"pr/{number}")
+        body = comment["body"]
+        assert "![x](" not in body and "[ok](" not in body and "<img" not in body
+        assert "https://evil" not in body  # not even an autolink
+        assert "@maintainer" not in body and "@\u200bmaintainer" in body
+        (artifact / "compare.json").write_text(json.dumps({**doc, "schema_version": 99}))
+        refused = forge.run("pr-comment.yml", forge.workflow_run(result), check=False)
+    finally:
+        shutil.rmtree(artifact)
+        shutil.copytree(saved, artifact)
+    job = refused.job("comment")
+    assert job.result == "failure"
+    assert job.failed_step.name == "Render the comment from compare.json"
+    assert job.step("Post or update the report on the PR").outcome == "skipped"
+
+
+def test_a_pr_whose_data_fails_validation_is_told_why_in_its_comment(forge: Forge) -> None:
+    """The check cannot run (validate stops dvc repro): the one comment says which step failed,
+    quotes the error sentences and tabulates the violated rules, and the run fails."""
+    import yaml
+
+    def narrow_age(dev: Path) -> None:
+        path = dev / "data" / "schema.yaml"
+        schema = yaml.safe_load(path.read_text())
+        schema["columns"]["age"]["max"] = 30
+        path.write_text(yaml.safe_dump(schema, sort_keys=False))
+
+    commit_on_branch(forge, "narrow-age", "Ages above 30 are errors now", narrow_age)
+    event = forge.pull_request("narrow-age", title="Narrow the age range")
+    result = forge.run("pr.yml", event, check=False)
+    assert result.conclusion == "failure"
+    job = result.job("check")
+    assert job.failed_step.name == "Reproduce the pipeline"
+    report = _report(result)
+    assert report.startswith("## ⛔ The check could not run: Reproduce the pipeline failed")
+    assert "### Data validation" in report and "| `age` | range" in report
+    assert f"/actions/runs/{result.run_id})" in report
+    [comment] = forge.comments(f"pr/{event.payload['number']}")
+    assert comment["body"] == report
+    assert job.summary == report

@@ -153,14 +153,28 @@ def test_no_cache_restore_in_release_or_deploy_jobs(workflow) -> None:
         )
 
 
-def test_no_pull_request_target_and_workflow_run_checks_out_nothing(workflow) -> None:
+TRUSTED_REF = "${{ github.event.repository.default_branch }}"
+
+
+def test_no_pull_request_target_and_workflow_run_checks_out_only_the_default_branch(
+    workflow,
+) -> None:
+    """A workflow_run job is privileged: it may check out this repository's default branch
+    (trusted code, to render a fork's report), never a ref or commit the event names."""
     path, doc = workflow
     on = triggers(doc)
     assert "pull_request_target" not in on, f"{path.name} uses pull_request_target"
     if "workflow_run" in on:
         for job_id, _, step in _steps(doc):
-            assert not str(step.get("uses", "")).lower().startswith("actions/checkout@"), (
-                f"{path.name}: job {job_id} checks out code in a workflow_run (privileged) run"
+            if not str(step.get("uses", "")).lower().startswith("actions/checkout@"):
+                continue
+            with_ = step.get("with") or {}
+            assert with_.get("ref") == TRUSTED_REF and "repository" not in with_, (
+                f"{path.name}: job {job_id} checks out something other than the default branch "
+                "in a workflow_run (privileged) run"
+            )
+            assert with_.get("persist-credentials") is False, (
+                f"{path.name}: job {job_id} keeps the token in its checkout"
             )
 
 
@@ -281,4 +295,30 @@ def test_pull_request_target_is_caught(tmp_path: Path) -> None:
         + _JOB.format(perms="    permissions: {}", steps="      - run: echo")
     )
     with pytest.raises(AssertionError, match="pull_request_target"):
-        test_no_pull_request_target_and_workflow_run_checks_out_nothing((path, load_workflow(path)))
+        test_no_pull_request_target_and_workflow_run_checks_out_only_the_default_branch(
+            (path, load_workflow(path))
+        )
+
+
+@pytest.mark.parametrize(
+    "with_",
+    [
+        "{ref: '${{ github.event.workflow_run.head_sha }}', persist-credentials: false}",
+        "{persist-credentials: false}",
+        "{ref: '${{ github.event.repository.default_branch }}'}",
+    ],
+)
+def test_a_workflow_run_checkout_of_anything_but_the_default_branch_is_caught(
+    tmp_path: Path, with_: str
+) -> None:
+    path = tmp_path / "w.yml"
+    checkout = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"
+    steps = f"      - uses: {checkout}\n        with: {with_}"
+    path.write_text(
+        "name: W\non:\n  workflow_run:\n    workflows: [X]\n    types: [completed]\n"
+        "permissions: {}\n" + _JOB.format(perms="    permissions: {}", steps=steps)
+    )
+    with pytest.raises(AssertionError, match=r"workflow_run|keeps the token"):
+        test_no_pull_request_target_and_workflow_run_checks_out_only_the_default_branch(
+            (path, load_workflow(path))
+        )

@@ -25,9 +25,10 @@ from mlgitops.fsio import read_json, read_table, write_json, write_text
 from mlgitops.gitrepo import git, toplevel
 from mlgitops.params import GateParams, Params, SliceSpec, load_params, parse, read_yaml
 from mlgitops.prdoc import Side, charts_for, compare_document
-from mlgitops.report import render_pr
+from mlgitops.report import render_failure, render_pr
 from mlgitops.schema import validate_frame
 from mlgitops.scoring import score_frame
+from mlgitops.untrusted import fork_notice, sanitize_compare
 
 CANDIDATE_LABEL = "this PR"
 
@@ -378,31 +379,86 @@ def compare_command(
     help="Also draw the curves as PNG files here and show those instead of Mermaid (for CML "
     "--publish; needs mlgitops[png]).",
 )
+@click.option(
+    "--untrusted",
+    is_flag=True,
+    help="compare.json comes from a run this repository does not trust (a fork's pull "
+    "request): check its shape, neutralise its text, and say whose claim the verdict is.",
+)
+@click.option(
+    "--failed-step",
+    default=None,
+    help="Render the could-not-run report for this failed CI step instead (no compare.json).",
+)
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --failed-step: the step's log; only its error lines are quoted.",
+)
+@click.option("--run-url", default=None, help="A link to the CI run, shown in the report.")
+@click.option(
+    "--base-label", "base_label", default="the base", help="How the report names the base."
+)
 @fails_cleanly
 def report_pr_command(
-    params_path: Path, compare_path: Path | None, out_path: Path | None, png_dir: Path | None
+    params_path: Path,
+    compare_path: Path | None,
+    out_path: Path | None,
+    png_dir: Path | None,
+    untrusted: bool,
+    failed_step: str | None,
+    log_path: Path | None,
+    run_url: str | None,
+    base_label: str,
 ) -> None:
     """Render the pull-request report (Markdown) from compare.json.
 
     Verdict first, then metrics with confidence intervals, params diff, data changes, slices
     (worst regression first), Mermaid charts that render on GitHub, and a footer with both
-    commits, dvc.lock hashes and library versions.
+    commits, dvc.lock hashes and library versions. With --failed-step, the report of a check
+    that could not run: the step, its error lines and any data-validation failures.
 
     Example: mlgitops report pr --compare reports/compare.json --out reports/pr.md
     """
     params = load_params(params_path)
+    out = _report_paths(params, out_path, "pr.md")
+    if failed_step is not None:
+        log = log_path.read_text(errors="replace") if log_path and log_path.is_file() else ""
+        validation_path = Path(params.paths.validation_report)
+        validation = None
+        if validation_path.is_file():
+            report = read_json(validation_path, "validation report")
+            validation = report if isinstance(report, dict) and not report.get("ok") else None
+        head = git(toplevel("."), "rev-parse", "--verify", "--quiet", "HEAD", check=False)
+        text = render_failure(
+            step=failed_step,
+            log=log,
+            validation=validation,
+            base_label=base_label,
+            label=CANDIDATE_LABEL,
+            commit=head or None,
+            run_url=run_url,
+        )
+        write_text(out, text)
+        click.echo(f"wrote {out}")
+        return
     source = _report_paths(params, compare_path, "compare.json")
     doc = read_json(source, "compare document")
+    notice = None
+    if untrusted:
+        doc = sanitize_compare(doc)
+        notice = fork_notice(run_url)
     if not isinstance(doc, dict) or doc.get("kind") != "mlgitops.compare":
         raise MlgitopsError(f"{source} is not a compare.json written by mlgitops compare.")
-    out = _report_paths(params, out_path, "pr.md")
     images = None
     if png_dir is not None:
         from mlgitops.charts_png import render_png
 
         written = render_png(doc.get("charts", {}), png_dir)
         images = {k: os.path.relpath(v, out.parent) for k, v in written.items()}
-    write_text(out, render_pr(doc, images))
+    write_text(out, render_pr(doc, images, notice))
     click.echo(f"wrote {out}")
 
 
