@@ -21,7 +21,13 @@ Every deploy runs a smoke test (:mod:`mlgitops.serve.smoke`: health, version, pr
 to the offline ones). When it fails the stage does not move and the command exits 1: the
 previous version keeps serving. A command target that already ran is run again with the previous
 version. When the stage already pointed at the failing version (a person pushed the stage tag),
-the stage is assigned back to the version before it, so the tags stay the truth.
+the stage is assigned back to the version before it, or unassigned (GTO's ``name#stage!#N``) when
+that tag was its first assignment, so the tags stay the truth.
+
+A stage never moves back by accident: a version older (semver) than the stage's current one is
+skipped (exit 0, saying so) unless the deploy says ``--allow-downgrade``; ``mlgitops rollback``
+is the other deliberate way back. A re-run of an old release's workflow, or a late approval of
+an older queued prod job, therefore leaves the stages where they are.
 """
 
 from __future__ import annotations
@@ -52,7 +58,9 @@ from mlgitops.registry import (
     paths_at,
     previous_version,
     resolve_stage,
+    semver_key,
     stage_history,
+    unassign_stage,
 )
 
 RESULT_VERSION = 1
@@ -72,11 +80,13 @@ class DeployError(MlgitopsError):
 class DeployResult:
     """What a deploy did.
 
-    ``status`` is ``deployed`` (the smoke test passed; the stage points at the version) or
-    ``failed`` (it did not; the stage points where it pointed before).
+    ``status`` is ``deployed`` (the smoke test passed; the stage points at the version),
+    ``failed`` (it did not; the stage points where it pointed before, or at nothing when this was
+    its first assignment) or ``skipped`` (the version is older than the stage's, and moving a
+    stage back was not asked for: nothing was tried, the stage stays).
     """
 
-    status: Literal["deployed", "failed"]
+    status: Literal["deployed", "failed", "skipped"]
     name: str
     stage: str
     version: str
@@ -92,7 +102,8 @@ class DeployResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "deployed"
+        """Whether the command succeeds (a skip is a success: nothing needed doing)."""
+        return self.status != "failed"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +123,8 @@ class DeployResult:
         }
 
     def sentence(self) -> str:
+        if self.status == "skipped":
+            return f"skipped: {self.detail}"
         if self.ok:
             moved = f" ({self.tag})" if self.tag else " (it already pointed there)"
             return (
@@ -119,6 +132,8 @@ class DeployResult:
                 f"{self.target}{moved}: {self.detail}"
             )
         kept = self.previous or "nothing"
+        if self.reverted_tag is not None and self.previous is None:
+            kept = f"nothing (unassigned with {self.reverted_tag})"
         return (
             f"deploy of {self.name} {self.version} to {self.stage} failed, {self.stage} stays at "
             f"{kept}: {self.detail}"
@@ -430,6 +445,11 @@ def _run_target(
     return deploy_bundle(root, fetched, params, params_file, workdir)
 
 
+def is_downgrade(version: str, current: str | None) -> bool:
+    """Whether deploying ``version`` would move a stage now at ``current`` to an older version."""
+    return current is not None and semver_key(version) < semver_key(current)
+
+
 def deploy(
     root: Path,
     params: Params,
@@ -439,8 +459,14 @@ def deploy(
     params_file: str,
     log: Log,
     action: str = "deploy",
+    allow_downgrade: bool = False,
 ) -> DeployResult:
     """Deploy ``version`` (default: what ``stage`` points at now) to ``stage``.
+
+    A version older (semver) than the one the stage points at is not deployed unless
+    ``allow_downgrade``: the result is ``skipped`` and nothing moves. That keeps a re-run of an
+    old release's workflow, or a late approval of an old queued prod job, from moving a stage
+    back; :func:`rollback` and ``deploy --allow-downgrade`` are the deliberate ways back.
 
     Raises:
         DeployError, ConfigError, RegistryError: nothing could be tried (unknown stage or
@@ -462,6 +488,17 @@ def deploy(
         version = current.version
     entry = find_version(root, name, version)
     before = current.version if current is not None else None
+    if not allow_downgrade and is_downgrade(version, before):
+        detail = (
+            f"{stage} of {name} is at {before}, newer than {version}, so the {action} did not "
+            f"move it back (a re-run of an older release, or a late approval); to go back on "
+            f"purpose run mlgitops rollback --stage {stage}, or mlgitops {action} --stage "
+            f"{stage} --version {version} --allow-downgrade"
+        )
+        log(f"{action}: {detail}")
+        return DeployResult(
+            "skipped", name, stage, version, target.target, before, None, {}, detail
+        )
     # When the stage already points here (a person pushed the tag), "before" is the one prior.
     fallback = before
     if before == version:
@@ -500,6 +537,11 @@ def deploy(
         if before == version and fallback is not None:
             message = f"revert: {stage} {version} -> {fallback}; {outcome.detail}"
             reverted = assign_stage(root, name, stage, fallback, message, remote=remote)
+        elif before == version:
+            # The stage's first assignment (pushed by a person) failed: there is nothing to
+            # go back to, so the stage is unassigned and points at no version, as before.
+            message = f"revert: {stage} {version} -> (none); {outcome.detail}"
+            reverted = unassign_stage(root, name, stage, version, message, remote=remote)
         return DeployResult(
             "failed",
             name,
@@ -545,8 +587,13 @@ def promote(
     source: str,
     params_file: str,
     log: Log,
+    allow_downgrade: bool = False,
 ) -> DeployResult:
-    """Deploy ``version`` (default: what ``source`` points at) to ``stage``."""
+    """Deploy ``version`` (default: what ``source`` points at) to ``stage``.
+
+    Like :func:`deploy`, an older version than ``stage`` has is skipped unless
+    ``allow_downgrade``.
+    """
     if version is None:
         found = resolve_stage(root, params.model.name, source)
         if found is None:
@@ -563,6 +610,7 @@ def promote(
         params_file=params_file,
         log=log,
         action="promote",
+        allow_downgrade=allow_downgrade,
     )
 
 
@@ -589,4 +637,5 @@ def rollback(root: Path, params: Params, *, stage: str, params_file: str, log: L
         params_file=params_file,
         log=log,
         action="rollback",
+        allow_downgrade=True,  # going back is what a rollback is for
     )

@@ -6,10 +6,10 @@ holds state: the tags are read and written through GTO's Python API, so ``gto sh
 ``gto history`` always agree with what these functions return, and the model files of a version
 are fetched with DVC at the version's commit (the local cache first, then the DVC remote).
 
-Reading: :func:`list_versions`, :func:`find_version`, :func:`resolve_stage`,
-:func:`stage_history`, :func:`fetch_artifact`, :func:`fetch_output`. Writing (local tags, plus
-a push with bounded retries where a remote is given): :func:`register_version`,
-:func:`assign_stage`.
+Reading: :func:`list_versions`, :func:`find_version`, :func:`taken_versions`,
+:func:`resolve_stage`, :func:`stage_history`, :func:`fetch_artifact`, :func:`fetch_output`.
+Writing (local tags, plus a push with bounded retries where a remote is given):
+:func:`register_version`, :func:`assign_stage`, :func:`unassign_stage`.
 """
 
 from __future__ import annotations
@@ -417,6 +417,43 @@ def _assign_local(
     return event.tag
 
 
+def _unassign_local(
+    repo: str | os.PathLike[str], name: str, stage: str, version: str, message: str
+) -> str:
+    from gto import api
+
+    history = stage_history(repo, name, stage)
+    _wait_past(history[0].created_at if history else None)
+    with _gto(f"unassigning {stage} from {name} {version}"):
+        event = api.unassign(
+            os.fspath(repo), name, stage=stage, version=version, message=message, push=False
+        )
+    return event.tag
+
+
+def unassign_stage(
+    repo: str | os.PathLike[str],
+    name: str,
+    stage: str,
+    version: str,
+    message: str,
+    *,
+    remote: str | None = None,
+    attempts: int = 5,
+) -> str:
+    """Point ``stage`` at nothing with GTO's unassignment tag ``name#stage!#N``; return it.
+
+    What a failed first deploy of a stage reverts to: there is no earlier version to assign.
+    Pushed like :func:`assign_stage`.
+
+    Raises:
+        RegistryError: the version is unknown, or the tag could not be pushed.
+    """
+    return _tag_stage(
+        repo, name, stage, version, message, remote=remote, attempts=attempts, unassign=True
+    )
+
+
 def assign_stage(
     repo: str | os.PathLike[str],
     name: str,
@@ -436,13 +473,28 @@ def assign_stage(
     Raises:
         RegistryError: the version is unknown, or the tag could not be pushed.
     """
+    return _tag_stage(repo, name, stage, version, message, remote=remote, attempts=attempts)
+
+
+def _tag_stage(
+    repo: str | os.PathLike[str],
+    name: str,
+    stage: str,
+    version: str,
+    message: str,
+    *,
+    remote: str | None,
+    attempts: int,
+    unassign: bool = False,
+) -> str:
     find_version(repo, name, version)
     pattern = f"{name}*"
     last = ""
+    make = _unassign_local if unassign else _assign_local
     for _ in range(attempts):
         if remote is not None:
             fetch_tags(repo, remote, pattern)
-        tag = _assign_local(repo, name, stage, version, message)
+        tag = make(repo, name, stage, version, message)
         if remote is None:
             return tag
         outcome = push_tag(repo, remote, tag)

@@ -122,6 +122,145 @@ def test_a_deploy_whose_smoke_test_fails_moves_nothing_and_the_old_version_keeps
     assert gto_show(world.clone("fresh"))["staging"] == "v0.1.0"
 
 
+def _release_a_version_that_fails_its_smoke_test(world: World) -> None:
+    """v0.1.0 on base; v0.2.0: model B with a smoke sample whose scores are not B's."""
+    assert cli(world.work, "release").exit_code == 0  # v0.1.0
+    run(world.work, "git", "checkout", "-q", "-b", "bad", "change")
+    run(world.work, "dvc", "checkout", "-q")
+    sample_path = world.work / "metrics" / "smoke_sample.json"
+    sample = json.loads(sample_path.read_text())
+    for expected in sample["expected"]:
+        expected["score"] = min(1.0, expected["score"] + 0.25)
+    sample_path.write_text(json.dumps(sample))
+    run(world.work, "dvc", "commit", "-q", "-f")
+    run(world.work, "git", "commit", "-q", "-am", "A smoke sample the model does not reproduce")
+    result = cli(world.work, "release")
+    assert result.exit_code == 0 and "v0.2.0" in result.stdout, result.output
+
+
+def _tags(repo: Path, pattern: str) -> list[str]:
+    return run(repo, "git", "tag", "-l", pattern).stdout.split()
+
+
+def test_a_server_deploy_whose_smoke_test_fails_and_a_first_assignment_that_fails(
+    world: World,
+) -> None:
+    _release_a_version_that_fails_its_smoke_test(world)
+    assert "with target server" in _step(
+        world.work, "deploy", "--stage", "staging", "--version", "v0.1.0"
+    )
+    # staging's users: a server following the staging tags, in its own clone of origin.
+    serving = world.clone("serving")
+    watcher = ServerProcess(
+        params=serving / "params.yaml",
+        args=["--stage", "staging", "--repo", str(serving), "--watch", "--interval", "0.2"],
+        cwd=serving,
+    )
+    with watcher:
+        assert _get(f"{watcher.url}/version")["version"] == "v0.1.0"
+        # The server target starts v0.2.0 on loopback; its smoke test fails over HTTP.
+        failed = cli(world.work, "deploy", "--stage", "staging", "--version", "v0.2.0", "--json")
+        assert failed.exit_code == 1, failed.output
+        doc = json.loads(failed.stdout)
+        assert (doc["status"], doc["target"], doc["previous"], doc["tag"]) == (
+            "failed",
+            "server",
+            "v0.1.0",
+            None,
+        )
+        assert not doc["smoke"]["ok"]
+        assert any(c["name"] == "predict" and not c["ok"] for c in doc["smoke"]["checks"])
+        assert gto_show(world.work)["staging"] == "v0.1.0"
+        assert gto_show(world.clone("fresh"))["staging"] == "v0.1.0"
+        time.sleep(1.0)  # a few polls of the watcher: still v0.1.0, answering
+        assert _get(f"{watcher.url}/health") == {
+            "status": "ok",
+            "name": NAME,
+            "version": "v0.1.0",
+        }
+        assert _get(f"{watcher.url}/version")["version"] == "v0.1.0"
+        assert _get(f"{watcher.url}/version")["watch"]["last_outcome"] == "unchanged"
+
+    # prod was never assigned. An explicit deploy that fails assigns nothing.
+    first = cli(world.work, "deploy", "--stage", "prod", "--version", "v0.2.0")
+    assert first.exit_code == 1, first.output
+    assert "prod stays at nothing" in first.stdout
+    assert "prod" not in gto_show(world.work) and _tags(world.origin, f"{NAME}#prod*") == []
+    # A person pushes prod's first assignment by hand; its deploy fails and there is no
+    # version to go back to: the stage is unassigned, so the tags say prod serves nothing.
+    time.sleep(1.05)  # GTO orders a stage's tags by time (one-second resolution)
+    run(world.work, "gto", "assign", NAME, "--version", "v0.2.0", "--stage", "prod")
+    run(world.work, "git", "push", "-q", "origin", "--tags")
+    assert gto_show(world.work)["prod"] == "v0.2.0"
+    reverted = cli(world.work, "deploy", "--stage", "prod", "--json")
+    assert reverted.exit_code == 1, reverted.output
+    doc = json.loads(reverted.stdout)
+    assert (doc["status"], doc["previous"]) == ("failed", None)
+    assert doc["reverted_tag"].startswith(f"{NAME}#prod!#")
+    assert "prod" not in gto_show(world.work)
+    assert "prod" not in gto_show(world.clone("after"))  # the unassignment was pushed
+
+
+def _outputs(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines())
+
+
+def test_an_old_release_re_run_or_late_approval_never_moves_a_stage_back(
+    world: World, tmp_path: Path
+) -> None:
+    _release_base_and_change(world)
+    log = tmp_path / "deployed.jsonl"
+    _deploy_params(
+        world.work,
+        staging={"target": "command", "command": _recorder(log)},
+        prod={"target": "command", "command": _recorder(log)},
+    )
+    # v0.1.0's release run, then v0.2.0's: staging and prod end at v0.2.0.
+    for version in ("v0.1.0", "v0.2.0"):
+        _step(world.work, "deploy", "--stage", "staging", "--version", version)
+        _step(world.work, "promote", "--stage", "prod", "--version", version)
+    assert gto_show(world.work) == {"latest": "v0.2.0", "staging": "v0.2.0", "prod": "v0.2.0"}
+    deployed = len(_recorded(log))
+
+    # v0.1.0's run again (a re-run, or its prod job approved late): the same commands it runs.
+    outputs = tmp_path / "outputs"
+    staging = cli(
+        world.work,
+        "deploy",
+        "--stage",
+        "staging",
+        "--version",
+        "v0.1.0",
+        "--outputs",
+        str(outputs),
+    )
+    assert staging.exit_code == 0, staging.output
+    assert "skipped: staging of income-model is at v0.2.0, newer than v0.1.0" in staging.stdout
+    assert "--allow-downgrade" in staging.stdout and "mlgitops rollback" in staging.stdout
+    assert _outputs(outputs)["status"] == "skipped"
+    prod = cli(world.work, "promote", "--stage", "prod", "--version", "v0.1.0", "--json")
+    assert prod.exit_code == 0, prod.output
+    assert (json.loads(prod.stdout)["status"], json.loads(prod.stdout)["tag"]) == (
+        "skipped",
+        None,
+    )
+    assert len(_recorded(log)) == deployed  # nothing was deployed
+    assert gto_show(world.work) == {"latest": "v0.2.0", "staging": "v0.2.0", "prod": "v0.2.0"}
+
+    # Going back on purpose: --allow-downgrade, or a rollback.
+    back = _step(
+        world.work, "deploy", "--stage", "staging", "--version", "v0.1.0", "--allow-downgrade"
+    )
+    assert "deployed income-model v0.1.0 to staging" in back
+    assert "deployed income-model v0.1.0 to prod" in _step(
+        world.work, "rollback", "--stage", "prod"
+    )
+    assert gto_show(world.work) == {"latest": "v0.2.0", "staging": "v0.1.0", "prod": "v0.1.0"}
+    # Forward is always allowed.
+    _step(world.work, "deploy", "--stage", "staging", "--version", "v0.2.0")
+    assert gto_show(world.clone("fresh"))["staging"] == "v0.2.0"
+
+
 def test_a_bundle_is_self_contained_and_its_model_passes_the_smoke_test(
     world: World, tmp_path: Path
 ) -> None:

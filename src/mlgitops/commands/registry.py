@@ -156,12 +156,18 @@ def _finish_deploy(result: DeployResult, outputs_path: Path | None, as_json: boo
 
 
 STAGE_OPTION = click.option("--stage", required=True, help="The GTO stage (staging, prod).")
+DOWNGRADE_OPTION = click.option(
+    "--allow-downgrade",
+    is_flag=True,
+    help="Move the stage to an older version than it has (else that is skipped, exit 0).",
+)
 
 
 @click.command("deploy")
 @PARAMS_OPTION
 @STAGE_OPTION
 @click.option("--version", "version", help="The version to deploy [what the stage points at].")
+@DOWNGRADE_OPTION
 @OUTPUTS_OPTION
 @JSON_OPTION
 @fails_cleanly
@@ -169,6 +175,7 @@ def deploy_command(
     params_path: Path,
     stage: str,
     version: str | None,
+    allow_downgrade: bool,
     outputs_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -177,7 +184,10 @@ def deploy_command(
     The target (server, command or bundle) is deploy.<stage> in params.yaml. When the smoke
     test fails the stage stays where it was, the previous version keeps serving, and the command
     exits 1. Without --version, deploys what the stage points at (after a person pushed a stage
-    tag); if that fails, the stage is assigned back to the version before it.
+    tag); if that fails, the stage is assigned back to the version before it (or unassigned, if
+    that was its first assignment). A version older than the stage's is skipped (exit 0, status
+    skipped), so re-running an old release never moves a stage back; pass --allow-downgrade (or
+    use mlgitops rollback) to go back on purpose.
 
     Example: mlgitops deploy --stage staging --version v1.2.0
     """
@@ -186,7 +196,15 @@ def deploy_command(
 
     params = load_params(params_path)
     root, inside = _project(params_path)
-    result = deploy(root, params, stage=stage, version=version, params_file=inside, log=_progress)
+    result = deploy(
+        root,
+        params,
+        stage=stage,
+        version=version,
+        params_file=inside,
+        log=_progress,
+        allow_downgrade=allow_downgrade,
+    )
     _finish_deploy(result, outputs_path, as_json)
 
 
@@ -197,6 +215,7 @@ def deploy_command(
 @click.option(
     "--from", "source", default="staging", show_default=True, help="The stage to promote from."
 )
+@DOWNGRADE_OPTION
 @OUTPUTS_OPTION
 @JSON_OPTION
 @fails_cleanly
@@ -205,10 +224,14 @@ def promote_command(
     stage: str,
     version: str | None,
     source: str,
+    allow_downgrade: bool,
     outputs_path: Path | None,
     as_json: bool,
 ) -> None:
     """Promote a version (default: the one staging has) to a stage: deploy, smoke test, assign.
+
+    A version older than the stage's is skipped (exit 0) unless --allow-downgrade: a late
+    approval of an older release's prod job leaves prod where it is.
 
     Example: mlgitops promote --stage prod
     """
@@ -225,6 +248,7 @@ def promote_command(
         source=source,
         params_file=inside,
         log=_progress,
+        allow_downgrade=allow_downgrade,
     )
     _finish_deploy(result, outputs_path, as_json)
 
