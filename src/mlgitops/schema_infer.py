@@ -5,8 +5,10 @@ What the data shows becomes a rule: the dtype of each column (integer, number, b
 for text with few distinct values, string otherwise), whether it has missing values, the range of
 numbers (rounded outwards to four significant digits, so every value seen stays inside), the
 values of categories, and uniqueness of the id. A rule learnt from a sample can be too tight for
-tomorrow's data: the server refuses values outside the declared range with 422, so the header of
-the file says to review it.
+tomorrow's data: the server refuses values outside the declared range with 422. Ranges are not
+widened by a guessed margin (only a person knows that an age may reach 120 but a share not 1.01);
+instead the header of the file says to review it, and every inferred range and category list
+says beside it that it is only what the data showed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ from mlgitops.yamlsplice import yaml_scalar
 #: Text columns with at most this many distinct values are categories (others are strings).
 MAX_CATEGORIES = 50
 SIGNIFICANT_DIGITS = 4
+#: Beside each rule that is only what the sample showed, in the written file.
+OBSERVED = {
+    "min": "the smallest value seen: lower it to the smallest valid one",
+    "max": "the largest value seen: raise it to the largest valid one",
+    "allowed": "the values seen: add the others that may come",
+}
 
 
 def _outward(value: float, rounding: str) -> float | int:
@@ -133,9 +141,10 @@ def schema_text(schema: dict[str, Any], *, source: str, rows: int) -> str:
         f"{source}.",
         "# REVIEW IT: each rule below is only what that sample showed. `mlgitops validate` checks",
         "# every split against it, and the server refuses records outside it (422), so widen",
-        "# ranges (min/max) and category lists (allowed) to what your data may hold, and mark",
-        "# columns that may be missing as nullable. Rules: dtype (integer, number, boolean,",
-        "# category, string), nullable, min/max, allowed, unique; min_rows for each split.",
+        "# ranges (min/max: the observed minimum and maximum, not widened) and category lists",
+        "# (allowed) to what your data may hold, and mark columns that may be missing as nullable.",
+        "# Rules: dtype (integer, number, boolean, category, string), nullable, min/max, allowed,",
+        "# unique; min_rows for each split.",
         f"min_rows: {schema['min_rows']}",
         f"extra_columns: {schema['extra_columns']}",
         "columns:",
@@ -147,5 +156,6 @@ def schema_text(schema: dict[str, Any], *, source: str, rows: int) -> str:
                 shown = "[" + ", ".join(yaml_scalar(v) for v in value) + "]"
             else:
                 shown = yaml_scalar(value)
-            lines.append(f"    {key}: {shown}")
+            line = f"    {key}: {shown}"
+            lines.append(f"{line}  # {OBSERVED[key]}" if key in OBSERVED else line)
     return "\n".join(lines) + "\n"

@@ -109,3 +109,24 @@ def test_the_data_it_was_inferred_from_passes_it(columns: list[list[object]]) ->
     schema = schema_from_dict(yaml.safe_load(text))  # the written file reads back, strictly
     result = validate_frame(frame, schema, name="f", id_column="id")
     assert result.ok, [v.sentence() for v in result.violations]
+
+
+def test_inferred_ranges_and_categories_say_they_are_only_what_was_seen() -> None:
+    frame = _frame()
+    inferred = infer_schema(frame, source="f", target="y", id_column="id")
+    lines = schema_text(inferred, source="f", rows=len(frame)).splitlines()
+    count = next(i for i, line in enumerate(lines) if line == "  count:")
+    assert lines[count + 2] == (
+        f"    min: {frame['count'].min()}  # the smallest value seen: lower it to the smallest "
+        "valid one"
+    )
+    assert lines[count + 3].startswith(f"    max: {frame['count'].max()}  # the largest value seen")
+    colour = next(line for line in lines if line.startswith("    allowed: [blue, green, red]"))
+    assert colour.endswith("# the values seen: add the others that may come")
+    # the ranges are the observed ones, not widened (the comments do not change what loads)
+    columns = yaml.safe_load("\n".join(lines))["columns"]
+    assert (columns["count"]["min"], columns["count"]["max"]) == (
+        frame["count"].min(),
+        frame["count"].max(),
+    )
+    assert not any("# " in line for line in lines if line.strip().startswith(("dtype", "id")))
