@@ -185,6 +185,8 @@ class Settings:
     framework_source: str | None
     explicit: dict[tuple[str, ...], Any]
     positive_class_text: str | None = None
+    #: The user's stage code (from dvc.yaml's deps) that CODEOWNERS owns: the release job runs it.
+    stage_code: tuple[str, ...] = ()
 
     @property
     def install_args(self) -> str:
@@ -298,6 +300,7 @@ def render_workflows(settings: Settings) -> dict[str, str]:
         "reports": settings.paths["reports"],
         "owners": settings.owners,
         "placeholder_owners": PLACEHOLDER_OWNERS,
+        "owned": codeowned_paths(settings),
     }
     out = {
         f"{WORKFLOW_DIR}/{name}": env.get_template(f"workflows/{name}.j2").render(values)
@@ -480,9 +483,50 @@ def _workflow_setting(workflows: Mapping[str, str | None], what: str) -> str | N
 def _codeowners_setting(text: str | None) -> str | None:
     for line in (text or "").splitlines():
         parts = line.split("#", 1)[0].split()
-        if parts and parts[0] == "/.github/workflows/" and len(parts) > 1:
+        # /.github/ since CODEOWNERS owns everything CI runs; /.github/workflows/ before that.
+        if parts and parts[0] in ("/.github/", "/.github/workflows/") and len(parts) > 1:
             return " ".join(parts[1:])
     return None
+
+
+#: What CI runs with the repository's privileges, besides the stage code: the release job
+#: (``contents: write``) installs the dependency files, runs ``mlgitops release`` and ``dvc repro
+#: --pull`` (dvc.yaml's commands, params.yaml's settings, dvc.lock's record of the outputs).
+CODEOWNED = ("/.github/", "/pyproject.toml", "/requirements*.txt", "/src/")
+CODE_SUFFIXES = (".py", ".sh", ".R", ".r", ".jl", ".ipynb", ".sql")
+
+
+def codeowned_paths(settings: Settings) -> list[str]:
+    """The CODEOWNERS patterns init renders, in order (every one gets the same owners)."""
+    paths = list(CODEOWNED)
+    dependency = f"/{settings.dependency_file}"
+    if not re.fullmatch(r"/(pyproject\.toml|requirements[^/]*\.txt)", dependency):
+        paths.append(dependency)
+    paths += [f"/{DVC_FILE}", "/dvc.lock", f"/{PARAMS_FILE}"]
+    return paths + [f"/{p}" for p in settings.stage_code]
+
+
+def stage_code(dvc: dict[str, Any], params: dict[str, Any]) -> tuple[str, ...]:
+    """The user's stage code, for CODEOWNERS: the folders of their stages' code dependencies.
+
+    A dependency is code by its suffix (``.py``, ``.sh``, ...) and when no stage writes it; its
+    folder is owned (a stage imports its neighbours too), or the file itself at the top level.
+    What is under ``src/`` is owned already.
+    """
+    stages = dvc.get("stages") if isinstance(dvc.get("stages"), dict) else {}
+    written = {p for stage in stages.values() for p in stage_outs(stage, params)}
+    found: set[str] = set()
+    for name, stage in stages.items():
+        if name in FRAMEWORK_STAGES:
+            continue
+        for dep in stage_deps(stage, params):
+            path = PurePosixPath(dep)
+            if path.suffix not in CODE_SUFFIXES or dep in written or ".." in path.parts:
+                continue
+            if path.parts[0] == "src" or not _SAFE_PATH.match(dep):
+                continue
+            found.add(f"{path.parent}/" if str(path.parent) != "." else str(path))
+    return tuple(sorted(found))
 
 
 def resolve_settings(
@@ -616,6 +660,7 @@ def resolve_settings(
         framework_source=FRAMEWORK_SOURCE if f"{FRAMEWORK_SOURCE}/__init__.py" in present else None,
         explicit=explicit,
         positive_class_text=options.positive_class_text,
+        stage_code=stage_code(dvc, {**params, "paths": paths}),
     )
 
 

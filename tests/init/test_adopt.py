@@ -23,6 +23,7 @@ from mlgitops.localci.harness import load_workflow
 from mlgitops.localci.sandbox import BIN, ROOT, run
 from mlgitops.params import load_params
 from mlgitops.scaffold import WORKFLOWS
+from tests.init.test_this_repo import PRIVILEGED, codeowners, owned_by
 
 pytestmark = pytest.mark.e2e
 
@@ -97,8 +98,12 @@ def test_the_rendered_workflows_pass_the_lint_zizmor_and_the_policy(adopted: Pat
     for path in sorted(workflows.iterdir()):
         for check in checks:
             check((path, load_workflow(path)))
-    rules = [line.split() for line in (adopted / ".github/CODEOWNERS").read_text().splitlines()]
-    assert ["/.github/workflows/", "@diabetes/ml-team"] in rules
+    owned = codeowners(adopted / ".github/CODEOWNERS")
+    # What the privileged release job runs: the workflows, what it installs, what `dvc repro
+    # --pull` runs (the stage code, dvc.yaml, params.yaml) and the outputs dvc.lock records.
+    for path in (*PRIVILEGED, "stages/train.py", "stages/prepare.py", "stages/helpers.py"):
+        assert owned_by(owned, path) == ["@diabetes/ml-team"], path
+    assert owned_by(owned, "data/diabetes.csv") == []  # data is not code
     # The workflows install what the adopting repository needs, not this project's package.
     pr = (workflows / "pr.yml").read_text()
     assert "python -m pip install -r requirements.txt" in pr

@@ -12,12 +12,43 @@ from pathlib import Path
 
 import yaml
 
+import tests.workflows.test_workflow_policy as policy
 from mlgitops import scaffold
 from mlgitops.localci.sandbox import ROOT
 from mlgitops.yamlsplice import YamlText, plain
 from tests.init.conftest import init
 
 MARKERS = ("requirements.txt", "pyproject.toml", "src/mlgitops/__init__.py")
+#: What the release job (contents: write) runs or trusts, in any repository init renders for.
+PRIVILEGED = (
+    ".github/workflows/release.yml",
+    ".github/workflows/new.yml",
+    ".github/CODEOWNERS",
+    ".github/dependabot.yml",
+    "pyproject.toml",
+    "requirements.txt",
+    "requirements-dev.txt",
+    "src/anything/module.py",
+    "dvc.yaml",
+    "dvc.lock",
+    "params.yaml",
+)
+
+
+def codeowners(path: Path) -> list[tuple[str, list[str]]]:
+    rules = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            pattern, *owners = line.split()
+            rules.append((pattern, owners))
+    return rules
+
+
+def owned_by(rules: list[tuple[str, list[str]]], path: str) -> list[str]:
+    """The owners of ``path``: the last matching rule's (GitHub's rule)."""
+    matching = [owners for pattern, owners in rules if policy._codeowners_match(pattern, path)]
+    return matching[-1] if matching else []
 
 
 def _read(path: str) -> str | None:
@@ -83,3 +114,31 @@ def test_init_finds_everything_in_place_here(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "the framework is in place; nothing to do" in result.output
     assert "conflict" not in result.output
+
+
+def test_codeowners_owns_what_the_privileged_jobs_run() -> None:
+    owned = codeowners(ROOT / ".github" / "CODEOWNERS")
+    placeholder = [scaffold.PLACEHOLDER_OWNERS]
+    for path in (*PRIVILEGED, "src/mlgitops/release.py", "pipelines/train.py"):
+        assert owned_by(owned, path) == placeholder, path
+    assert owned_by(owned, "README.md") == []
+    assert owned_by(owned, "tests/unit/test_params.py") == []
+
+
+def test_a_requirements_file_elsewhere_and_the_stage_code_are_owned() -> None:
+    settings = scaffold.resolve_settings(
+        scaffold.InitOptions(
+            name="m", task="regression", target="y", id_column="id", requirements="ci/deps.txt"
+        ),
+        params_text=None,
+        dvc_text=(
+            "stages:\n  train:\n    cmd: bash run.sh\n    deps: [run.sh, lib/fit.py, data/x.csv]\n"
+            "    outs: [models/model.skops, models/model.json]\n"
+        ),
+        workflows={},
+        present=frozenset(),
+    )
+    paths = scaffold.codeowned_paths(settings)
+    assert "/ci/deps.txt" in paths
+    assert paths[-3:] == ["/params.yaml", "/lib/", "/run.sh"]  # data is not code
+    assert "/data/" not in paths
