@@ -36,14 +36,18 @@ test to reject, and both corrections bound that probability by ``alpha`` when no
 error). The effect-size gate only lowers it further. ``tests/drift/test_calibration.py``
 measures it.
 
-**Since when** (:func:`persistent_start`): with a time column, the batch is cut into windows of
-``window`` (aligned to the UTC epoch, so ``1d`` windows start at midnight UTC), the same rule is
-applied within each window, and a drifted feature's ``since`` is the start of the first window
-from which it stays drifted in every window that could be tested.
+**Since when** (:func:`conclusive_flags`, :func:`persistent_start`): with a time column, the
+batch is cut into windows of ``window`` (aligned to the UTC epoch, so ``1d`` windows start at
+midnight UTC), the same rule is applied within each window, and a drifted feature's ``since`` is
+the start of the first window from which it stays drifted in every window that could tell. A
+window where the feature did not fire can tell only if it had the power to see the drift at the
+size it has where it fired; a smaller one (a partial last day) is inconclusive and does not end
+the run. When no date can be given, ``since_note`` says why.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -637,6 +641,7 @@ def _column_entry(
         "drifted": drifted,
         "verdict": verdict,
         "since": None,
+        "since_note": None,
         "stats": stats_dict,
     }
     if isinstance(result, NumericDrift):
@@ -688,6 +693,168 @@ def _iso(moment: pd.Timestamp | None) -> str | None:
     return moment.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: The power a stretch of windows where a feature did not fire needs to say the drift stopped.
+STOP_POWER = 0.8
+# Under the alternative, sqrt(n_eff) * D has a standard deviation of at most 0.5 (the ECDF's
+# largest one); using it gives a conservative (low) power of the KS test.
+_KS_SD = 0.5
+
+
+@dataclass(frozen=True)
+class _Window:
+    """One window: its rows' positions, and (when tested) its results and decision."""
+
+    positions: np.ndarray
+    results: Mapping[str, ColumnDrift] | None
+    decision: Decision | None
+
+    def fired(self, name: str) -> bool:
+        return self.decision is not None and name in self.decision.drifted
+
+    def tested(self, name: str) -> bool:
+        return self.results is not None and _tested(self.results[name])
+
+
+def _rows(reference: NumericReference | CategoricalReference) -> int:
+    return reference.n + reference.n_null
+
+
+def _drift_sizes(
+    column: ColumnReference,
+    batch: pd.DataFrame,
+    windows: Sequence[_Window],
+    fired: Sequence[int],
+    params: DriftParams,
+) -> dict[Aspect, float]:
+    """The drift's size, per aspect that fired in some window, measured on the rows from the
+    first window where the feature fired to the last (misses included, so that the windows that
+    happened to fire do not inflate it): KS D, w squared, or the change of the missing share."""
+    name = column.name
+    aspects = {
+        aspect
+        for i in fired
+        for aspect in ("distribution", "null_rate")
+        if (outcome := windows[i].decision.outcome(name, aspect)) is not None and outcome.fires
+    }
+    positions = np.concatenate([w.positions for w in windows[fired[0] : fired[-1] + 1]])
+    result = run_tests(column, batch[name].iloc[positions], params)
+    sizes: dict[Aspect, float] = {}
+    if "null_rate" in aspects and result.null_share_current is not None:
+        sizes["null_rate"] = abs(result.null_share_current - result.null_share_reference)
+    if "distribution" in aspects:
+        if isinstance(result, NumericDrift) and result.ks_statistic is not None:
+            sizes["distribution"] = result.ks_statistic
+        elif isinstance(result, CategoricalDrift) and result.cohens_w is not None:
+            sizes["distribution"] = result.cohens_w**2
+    return sizes
+
+
+def detection_power(
+    column: ColumnReference,
+    aspect: Aspect,
+    size: float,
+    result: ColumnDrift,
+    rows: int,
+    level: float,
+) -> float | None:
+    """The chance that a test on these rows reaches ``level`` if the drift is there at ``size``.
+
+    KS: normal approximation of sqrt(n_eff) D around sqrt(n_eff) D* with the largest standard
+    deviation it can have (0.5), against Smirnov's critical value; chi-square: the non-central
+    chi-square with non-centrality n_h w*^2; missing rate: the two-proportion z-test's power.
+    """
+    reference = column.reference
+    if aspect == "null_rate":
+        rows_ref = _rows(reference)
+        share_ref = reference.n_null / rows_ref
+        share_cur = min(1.0, share_ref + size)
+        pooled = (share_ref * rows_ref + share_cur * rows) / (rows_ref + rows)
+        if not 0 < pooled < 1 or rows < 1:
+            return None
+        z = size / math.sqrt(pooled * (1 - pooled) * (1 / rows_ref + 1 / rows))
+        return float(scipy_stats.norm.sf(scipy_stats.norm.isf(level / 2) - z))
+    if isinstance(result, NumericDrift):
+        assert isinstance(reference, NumericReference)
+        n_ref, n_cur = reference.values.size, result.n_current
+        if not n_ref or not n_cur:
+            return None
+        effective = n_ref * n_cur / (n_ref + n_cur)
+        critical = float(scipy_stats.kstwobign.isf(level))
+        return float(scipy_stats.norm.sf((critical - math.sqrt(effective) * size) / _KS_SD))
+    assert isinstance(result, CategoricalDrift)
+    if result.dof is None or not result.n_current or not result.n_reference:
+        return None
+    harmonic = result.n_reference * result.n_current / (result.n_reference + result.n_current)
+    critical = float(scipy_stats.chi2.isf(level, result.dof))
+    return float(scipy_stats.ncx2.sf(critical, result.dof, harmonic * size))
+
+
+def stretch_verdict(
+    column: ColumnReference,
+    values: pd.Series,
+    sizes: Mapping[Aspect, float],
+    params: DriftParams,
+    rule: Rule,
+    level: float,
+) -> Literal["drifted", "not_drifted", "inconclusive"]:
+    """Whether rows where a feature did not fire window by window show the drift stopped.
+
+    The rows are tested together (the same tests; significant at ``level``, Holm's first step,
+    and above the effect threshold): if they fire, the drift is there after all. If not, they
+    show it stopped only when they had the power (:data:`STOP_POWER`) to see the drift at the
+    size it has where the feature fired; otherwise they cannot tell.
+    """
+    result = run_tests(column, values, params)
+    distribution, null = feature_tests(column.name, column.kind, result, rule)
+    for test in (distribution, null):
+        if test is None or test.p_value is None:
+            continue
+        if test.p_value < level and (test.effect is None or test.effect > test.threshold):
+            return "drifted"
+    powers = [
+        detection_power(column, aspect, size, result, len(values), level)
+        for aspect, size in sizes.items()
+    ]
+    if any(power is not None and power >= STOP_POWER for power in powers):
+        return "not_drifted"
+    return "inconclusive"
+
+
+def conclusive_flags(
+    column: ColumnReference,
+    batch: pd.DataFrame,
+    windows: Sequence[_Window],
+    params: DriftParams,
+    rule: Rule,
+    level: float,
+) -> list[bool | None]:
+    """Per window: drifted (True), not drifted (False), or inconclusive / not tested (None).
+
+    Windows where the feature fired are drifted. Each stretch of windows after a fired one
+    where it did not fire (up to the next fired window, or the end) is judged as a whole by
+    :func:`stretch_verdict`: its windows are not drifted only if together they had the power to
+    show the drift and did not; a small stretch (a partial last day, a quiet night) is
+    inconclusive and does not end the run of drifted windows.
+    """
+    name = column.name
+    flags: list[bool | None] = [True if w.fired(name) else None for w in windows]
+    fired = [i for i, w in enumerate(windows) if w.fired(name)]
+    if not fired:
+        return flags
+    sizes = _drift_sizes(column, batch, windows, fired, params)
+    bounds = [*fired, len(windows)]
+    for after, until in itertools.pairwise(bounds):
+        stretch = windows[after + 1 : until]
+        if not stretch:
+            continue
+        positions = np.concatenate([w.positions for w in stretch])
+        verdict = stretch_verdict(column, batch[name].iloc[positions], sizes, params, rule, level)
+        if verdict == "not_drifted":
+            for i in range(after + 1, until):
+                flags[i] = False
+    return flags
+
+
 def _windows(
     profile: Profile,
     batch: pd.DataFrame,
@@ -695,7 +862,7 @@ def _windows(
     decision: Decision,
     params: DriftParams,
     rule: Rule,
-) -> tuple[list[dict[str, Any]], dict[str, str | None], list[str]]:
+) -> tuple[list[dict[str, Any]], dict[str, str | None], dict[str, str], list[str]]:
     warnings: list[str] = []
     starts, groups = _time_windows(times, window_seconds(params.window))
     if len(starts) > MAX_WINDOWS:
@@ -705,30 +872,58 @@ def _windows(
         )
         starts, groups = starts[-MAX_WINDOWS:], groups[-MAX_WINDOWS:]
     names = [f.name for f in profile.features]
-    flags: dict[str, list[bool | None]] = {name: [] for name in names}
+    windows: list[_Window] = []
     rows = []
     for start, positions in zip(starts, groups, strict=True):
         part = batch.iloc[positions]
-        entry = {"start": _iso(start), "rows": len(part), "tested": False, "drifted": []}
+        entry: dict[str, Any] = {
+            "start": _iso(start),
+            "rows": len(part),
+            "tested": False,
+            "drifted": [],
+            "inconclusive": [],
+        }
+        rows.append(entry)
         if len(part) < params.min_rows:
-            for name in names:
-                flags[name].append(None)
-            rows.append(entry)
+            windows.append(_Window(positions, None, None))
             continue
         results = {f.name: run_tests(f, part[f.name], params) for f in profile.features}
         window_decision = decide(_family(profile.features, results, rule), names, rule)
         entry["tested"] = True
         entry["drifted"] = list(window_decision.drifted)
-        for name in names:
-            flags[name].append(
-                (name in window_decision.drifted) if _tested(results[name]) else None
-            )
-        rows.append(entry)
+        windows.append(_Window(positions, results, window_decision))
+    level = rule.alpha / max(1, decision.family_size)
     since: dict[str, str | None] = {}
+    notes: dict[str, str] = {}
     for name in decision.drifted:
-        start_index = persistent_start(flags[name])
+        column = profile.feature(name)
+        flags = conclusive_flags(column, batch, windows, params, rule, level)
+        start_index = persistent_start(flags)
         since[name] = None if start_index is None else rows[start_index]["start"]
-    return rows, since, warnings
+        # Each tested window after the first fired one where the feature did not fire, on its
+        # own: could it tell? (Stretches of them are judged together above.)
+        fired = [i for i, w in enumerate(windows) if w.fired(name)]
+        sizes = _drift_sizes(column, batch, windows, fired, params) if fired else {}
+        later = zip(rows[fired[0] :], windows[fired[0] :], strict=True) if fired else ()
+        for entry, window in later:
+            if window.tested(name) and not window.fired(name):
+                values = batch[name].iloc[window.positions]
+                verdict = stretch_verdict(column, values, sizes, params, rule, level)
+                if verdict == "inconclusive":
+                    entry["inconclusive"].append(name)
+        if start_index is None:
+            if not fired:
+                notes[name] = (
+                    f"no single {params.window} window showed {name}'s drift (only the whole "
+                    "batch did: the windows are too small)"
+                )
+            else:
+                first = fired[-1] + 1  # the stretch after the last fired window
+                notes[name] = (
+                    f"{name}'s drift is not persistent: the windows from {rows[first]['start']} "
+                    "on had the rows to show it and did not"
+                )
+    return rows, since, notes, warnings
 
 
 def _outputs_section(
@@ -945,21 +1140,32 @@ def check_drift(
     time_column = params.time_column
     windows: list[dict[str, Any]] = []
     since = None
+    since_note = "nothing drifted" if not decision.drifted else None
     time_from = time_to = None
     if time_column in batch.columns:
         times = pd.to_datetime(batch[time_column], utc=True, errors="coerce")
         if times.notna().any():
             time_from, time_to = _iso(times.min()), _iso(times.max())
-            windows, since_by_feature, more = _windows(
+            windows, since_by_feature, notes, more = _windows(
                 profile, batch, times, decision, params, rule
             )
             warnings.extend(more)
             for name, start in since_by_feature.items():
                 entries[name]["since"] = start
+                entries[name]["since_note"] = notes.get(name)
             starts = [s for s in since_by_feature.values() if s is not None]
             since = min(starts) if starts else None
+            if since is None and decision.drifted:
+                since_note = "; ".join(notes[name] for name in decision.drifted)
         else:
             warnings.append(f"the time column {time_column} holds no readable times.")
+            if decision.drifted:
+                since_note = f"the time column {time_column} holds no readable times"
+    elif decision.drifted:
+        since_note = (
+            f"the batch has no time column ({time_column}, drift.time_column) to cut into "
+            f"{params.window} windows"
+        )
     for name, value in constants.items():
         if value is not None:
             warnings.append(
@@ -977,6 +1183,8 @@ def check_drift(
         counts = batch["_version"].astype(str).value_counts()
         versions = {str(k): int(v) for k, v in sorted(counts.items())}
     performance = _performance_section(profile, batch, outputs, params)
+    if not decision.drifted and performance["alarm"]:
+        since_note = "a performance drop is measured on the whole batch, not per window"
     reasons = list(decision.reasons)
     drop = performance_drop(performance)
     if drop:
@@ -1017,6 +1225,7 @@ def check_drift(
         },
         "window": params.window,
         "since": since,
+        "since_note": since_note,
         "windows": windows,
         "features": sorted(entries.values(), key=_sort_key),
         "predictions": _outputs_section(profile, outputs, params, rule),
