@@ -15,7 +15,7 @@ from typing import Any
 import jinja2
 
 from mlgitops.charts import PALETTE, legend
-from mlgitops.report import markdown_environment
+from mlgitops.report import markdown_environment, pvalue
 
 STATUS_NOTES = {
     "ok": "tested",
@@ -87,6 +87,39 @@ def _effect(entry: dict[str, Any]) -> str:
     return f"{effect:.3f}"
 
 
+def fired_by(entry: dict[str, Any]) -> str:
+    """What made a feature drift: each test that fired, with its corrected p-value and effect.
+
+    The table's p and effect columns are the distribution test's; a feature can drift through
+    its missing-value test alone (new nulls), and this says so.
+    """
+    parts = []
+    distribution = entry["distribution"]
+    if distribution["fires"]:
+        effect = distribution["effect"]
+        size = (
+            "constant in training"
+            if effect is None
+            else f"{effect:.3f} {EFFECT_LABELS.get(entry['effect_name'], entry['effect_name'])}"
+        )
+        parts.append(f"distribution (p {pvalue(distribution['p_adjusted'])}, {size})")
+    null = entry.get("null_rate")
+    if null and null["fires"]:
+        change = (entry["null_share_current"] or 0.0) - (entry["null_share_reference"] or 0.0)
+        points = f"{change * 100:+.1f} pts".replace("-", "\u2212")
+        parts.append(f"missing share (p {pvalue(null['p_adjusted'])}, {points})")
+    return "; ".join(parts) or "–"
+
+
+def predictions_sentence(predictions: dict[str, Any]) -> str:
+    """The predictions section's first sentence, in agreement with its outputs' verdicts."""
+    if predictions.get("moved"):
+        return "**The model's predictions moved.**"
+    if any(c["verdict"] == "small" for c in predictions.get("columns", [])):
+        return "The model's predictions moved, below the effect threshold."
+    return "The model's predictions did not move."
+
+
 def share(value: Any) -> str:
     """A share as a percentage with one decimal (missing values, category shares)."""
     return "–" if value is None else f"{value:.1%}"
@@ -101,6 +134,8 @@ def _environment() -> jinja2.Environment:
             "status_note": lambda s: STATUS_NOTES.get(s, s),
             "effect": _effect,
             "effect_label": lambda name: EFFECT_LABELS.get(name, name),
+            "fired_by": fired_by,
+            "predictions_sentence": predictions_sentence,
         },
         {"mermaid_bars": mermaid_bars, "chart_legend": chart_legend},
     )

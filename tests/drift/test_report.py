@@ -99,3 +99,52 @@ def test_a_broken_document_is_a_clear_error(project: Path) -> None:
     result = invoke("report", "drift")
     assert result.exit_code == 2
     assert "cannot be rendered" in result.output and "regenerate it" in result.output
+
+
+def _row(markdown: str, feature: str) -> list[str]:
+    table = markdown[markdown.index("### Features") : markdown.index("A feature **drifts**")]
+    line = next(row for row in table.splitlines() if row.startswith(f"| {feature}"))
+    return [cell.strip() for cell in line.strip("|").split(" | ")]
+
+
+def test_a_feature_drifted_by_its_missing_values_says_so_in_its_row(
+    project: Path, production: pd.DataFrame
+) -> None:
+    # 7.5 % new nulls in age, its other values unchanged: the distribution test is quiet
+    # (p about 1, W/sigma about 0.02) and the missing-value test fires.
+    batch = sample(production, 400, seed=5)
+    batch["age"] = batch["age"].astype("float64")
+    batch.loc[:29, "age"] = None
+    doc, markdown = _run(project, batch)
+    age = next(f for f in doc["features"] if f["name"] == "age")
+    assert age["drifted"] and age["null_rate"]["fires"] and not age["distribution"]["fires"]
+    header = _row(markdown, "feature")
+    cells = dict(zip(header, _row(markdown, "age 🔑"), strict=True))
+    assert cells["verdict"] == "🔴 drifted"
+    assert cells["fired by"].startswith("missing share (p < 0.001, +7.5 pts)"), cells
+    assert "distribution" not in cells["fired by"]
+    # A feature that drifted through its distribution says that instead.
+    _, shifted_md = _run(project, shifted(sample(production, 400, seed=6)))
+    cells = dict(zip(header, _row(shifted_md, "hours_per_week"), strict=True))
+    assert cells["fired by"] == f"distribution (p < 0.001, {cells['effect']})", cells
+    assert dict(zip(header, _row(shifted_md, "race"), strict=True))["fired by"] == "–"
+
+
+def test_the_predictions_sentence_agrees_with_the_outputs_verdicts(
+    project: Path, production: pd.DataFrame
+) -> None:
+    doc, _ = _run(project, sample(production, 400, seed=7).drop(columns=["income"]))
+    pred = doc["predictions"]
+    assert not pred["moved"]
+    quiet = render_drift(doc)
+    assert "The model's predictions did not move." in quiet
+    # Outputs that moved significantly but below the effect threshold: "moved, small".
+    small = copy.deepcopy(doc)
+    for column in small["predictions"]["columns"]:
+        column["verdict"] = "small"
+    markdown = render_drift(small)
+    assert "The model's predictions moved, below the effect threshold." in markdown
+    assert "did not move" not in markdown
+    moved = copy.deepcopy(doc)
+    moved["predictions"]["moved"] = True
+    assert "**The model's predictions moved.**" in render_drift(moved)
