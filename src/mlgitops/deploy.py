@@ -35,10 +35,11 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -291,14 +292,72 @@ def deploy_command(
     return TargetOutcome(outcome.ok, outcome.smoke, outcome.detail, ran_command=True)
 
 
-def requirements_txt(libraries: dict[str, str]) -> str:
-    """Pinned requirements for loading and running a model, from its metadata's libraries."""
-    lines = [
-        f"{name}=={version}"
-        for name, version in sorted(libraries.items())
+def _canonical(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def runtime_closure(roots: Iterable[str]) -> dict[str, str]:
+    """Every distribution ``roots`` need at run time, with the version installed here.
+
+    Walks the ``Requires-Dist`` metadata of the running environment from ``roots``: extras are
+    not followed and environment markers are evaluated for this interpreter and platform, so the
+    closure is what these libraries import here. ``roots`` that are not installed are skipped.
+    Names are canonical (PEP 503); the roots themselves are included.
+    """
+    from importlib import metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    found: dict[str, str] = {}
+    todo = [_canonical(r) for r in roots]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        try:
+            found[name] = metadata.version(name)
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for line in requires:
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            todo.append(_canonical(requirement.name))
+    return found
+
+
+def requirements_txt(libraries: dict[str, str], closure: dict[str, str] | None = None) -> str:
+    """Pinned requirements for loading and running a model (pure).
+
+    Args:
+        libraries: The metadata's library versions (what the model was trained with); pinned
+            as recorded, except the ones inference does not need.
+        closure: Their runtime dependencies with versions (see :func:`runtime_closure`); each
+            one not among ``libraries`` is pinned too, under its own heading.
+    """
+    pinned = {
+        _canonical(name): version
+        for name, version in libraries.items()
         if name not in _NOT_FOR_INFERENCE
-    ]
+    }
+    lines = ["# The libraries the model was trained with (its metadata)."]
+    lines += [f"{name}=={version}" for name, version in sorted(pinned.items())]
+    rest = {n: v for n, v in (closure or {}).items() if n not in pinned}
+    if rest:
+        lines.append("# What they need at run time, as installed where this bundle was built.")
+        lines += [f"{name}=={version}" for name, version in sorted(rest.items())]
     return "\n".join(lines) + "\n"
+
+
+def bundle_requirements(libraries: dict[str, str]) -> str:
+    """``requirements.txt`` of a bundle: the metadata's libraries and their runtime closure."""
+    roots = [name for name in libraries if name not in _NOT_FOR_INFERENCE]
+    return requirements_txt(libraries, runtime_closure(roots))
 
 
 def _bundle_readme(entry: VersionEntry, metadata: dict[str, Any], trusted: tuple[str, ...]) -> str:
@@ -316,7 +375,12 @@ A self-contained bundle of model version `{entry.tag}` (commit `{entry.commit}`)
 | `input_schema.json` | the columns a record must have, with their types and accepted values |
 | `model_card.md`, `model_card.json` | the model card: metrics with intervals, data, use, limits |
 | `smoke_sample.json` | evaluation rows with the predictions the model made offline |
-| `requirements.txt` | the library versions it was trained with (Python {python}) |
+| `requirements.txt` | every library it needs, pinned (see below) |
+
+`requirements.txt` pins, first, the libraries the model was trained with, at the versions its
+metadata records (Python {python}); then everything those need at run time (their
+`Requires-Dist`, followed to the end, extras left out), at the versions installed where this
+bundle was built, with environment markers evaluated for that machine's platform.
 
 Load it without pickle: skops checks every type in the file against an allowlist.
 
@@ -372,7 +436,7 @@ def build_bundle(
         "model.json": fetched.metadata.read_bytes(),
         "input_schema.json": dumps_json(metadata["input_schema"]).encode(),
         "smoke_sample.json": fetched.smoke_sample.read_bytes(),
-        "requirements.txt": requirements_txt(metadata.get("libraries") or {}).encode(),
+        "requirements.txt": bundle_requirements(metadata.get("libraries") or {}).encode(),
         "README.md": _bundle_readme(fetched.entry, metadata, trusted_types(extra_trusted)).encode(),
     }
     if card is not None and card_markdown is not None:

@@ -360,6 +360,44 @@ def decision_from_message(message: str) -> VersionDecision:
     return VersionDecision(None, "none", "recorded in the tag without a reason")
 
 
+def parent_from_message(message: str) -> str | None:
+    """The parent version a release wrote into its tag message (see :func:`tag_message`)."""
+    for line in message.splitlines():
+        if line.startswith("Parent: "):
+            return line.removeprefix("Parent: ").split(" ", 1)[0] or None
+    return None
+
+
+def _recorded_parent(entry: VersionEntry, versions: list[VersionEntry]) -> VersionEntry | None:
+    """The version ``entry`` was released after: the one its tag names, else the next below."""
+    named = parent_from_message(entry.message)
+    for v in versions:
+        if v.version == named:
+            return v
+    below = [v for v in versions if semver_key(v.version) < semver_key(entry.version)]
+    return below[0] if below else None
+
+
+def _changes_since(
+    root: Path,
+    parent: VersionEntry | None,
+    metadata: dict[str, Any],
+    params_file: str,
+    workdir: Path,
+) -> tuple[SchemaChange, ...]:
+    """The input schema's changes from ``parent`` to ``metadata``'s (none if unreadable)."""
+    if parent is None:
+        return ()
+    try:
+        old = _metadata_at(root, parent, params_file, workdir)
+    except MlgitopsError:
+        return ()  # the parent's files are gone from every cache: the card says less
+    return schema_changes(
+        schema_from_dict(old["input_schema"], f"input schema of {parent.tag}"),
+        schema_from_dict(metadata["input_schema"], "the model's input schema"),
+    )
+
+
 def _check_tag_is_free(root: Path, tag: str, commit: str) -> None:
     existing = tag_commit(root, tag)
     if existing is None:
@@ -494,8 +532,9 @@ def card_for_version(
 ) -> tuple[dict[str, Any], str]:
     """The model card of a registered version, rebuilt from its commit (files through DVC).
 
-    The bump and its reason come from the version's tag message; the intended use and limits
-    are today's ``model_card`` section.
+    The bump, its reason and the parent come from the version's tag message, and the input
+    schema's changes since that parent are computed again; the intended use and limits are
+    today's ``model_card`` section.
     """
     paths = paths_at(root, entry.commit, params_file, required=False)
     if not paths.get("model_metadata") or not paths.get("predictions"):
@@ -510,11 +549,7 @@ def card_for_version(
         f"evaluation predictions of {entry.tag}",
     )
     intervals = _intervals(predictions, metadata, params)
-    below = [
-        v
-        for v in list_versions(root, entry.name)
-        if semver_key(v.version) < semver_key(entry.version)
-    ]
+    parent = _recorded_parent(entry, list_versions(root, entry.name))
     doc = _card(
         root,
         params,
@@ -522,9 +557,9 @@ def card_for_version(
         version=entry.version,
         tag=entry.tag,
         commit=entry.commit,
-        parent=below[0] if below else None,
+        parent=parent,
         decision=decision_from_message(entry.message),
-        changes=(),
+        changes=_changes_since(root, parent, metadata, params_file, folder),
         intervals=intervals,
         rows=len(predictions),
         metadata=metadata,
@@ -572,7 +607,7 @@ def release(root: Path, params: Params, *, params_file: str, log: Log) -> Releas
             mine = next((v for v in versions if v.commit == commit), None)
             if mine is not None:
                 _push_if_missing(root, remote, mine.tag, commit)
-                below = [v for v in versions if semver_key(v.version) < semver_key(mine.version)]
+                parent = _recorded_parent(mine, versions)
                 rendered = _render_card(
                     root,
                     params,
@@ -580,9 +615,9 @@ def release(root: Path, params: Params, *, params_file: str, log: Log) -> Releas
                     version=mine.version,
                     tag=mine.tag,
                     commit=commit,
-                    parent=below[0] if below else None,
+                    parent=parent,
                     decision=decision_from_message(mine.message),
-                    changes=(),
+                    changes=_changes_since(root, parent, metadata, params_file, Path(tmp)),
                     intervals=intervals,
                     rows=rows,
                     metadata=metadata,

@@ -296,7 +296,11 @@ def test_a_bundle_is_self_contained_and_its_model_passes_the_smoke_test(
     requirements = files["requirements.txt"].decode().splitlines()
     assert f"scikit-learn=={metadata['libraries']['scikit-learn']}" in requirements
     assert f"skops=={metadata['libraries']['skops']}" in requirements
-    assert not any(r.startswith(("python", "mlgitops", "dvc")) for r in requirements)
+    # Their runtime dependencies are pinned too (scikit-learn's joblib and threadpoolctl, ...).
+    pins = dict(r.split("==") for r in requirements if not r.startswith("#"))
+    assert not {"python", "mlgitops", "dvc"} & set(pins)
+    assert {"joblib", "threadpoolctl", "prettytable"} <= set(pins)
+    assert all(v and "=" not in v for v in pins.values())
     assert json.loads(files["input_schema.json"]) == metadata["input_schema"]
     assert files["model_card.md"].decode().startswith(f"# Model card: {NAME} v0.1.0")
     assert "skops" in files["README.md"].decode()

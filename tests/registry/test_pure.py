@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mlgitops.deploy import requirements_txt
+from mlgitops.deploy import requirements_txt, runtime_closure
 from mlgitops.registry import StageEvent, previous_version, semver_key
 from mlgitops.release import classify_status, decision_from_message, lock_outputs, tag_message
 from mlgitops.versioning import VersionDecision
@@ -93,6 +93,24 @@ def test_the_tag_message_round_trips_the_decision() -> None:
 
 def test_requirements_are_pinned_and_exclude_what_inference_does_not_need() -> None:
     text = requirements_txt(
-        {"python": "3.11.7", "mlgitops": "0.1.0", "dvc": "3.6", "skops": "0.16.0", "numpy": "2.4"}
+        {"python": "3.11.7", "mlgitops": "0.1.0", "dvc": "3.6", "skops": "0.16.0", "numpy": "2.4"},
+        {"numpy": "2.5", "skops": "0.16.0", "prettytable": "3.1", "packaging": "24.0"},
     )
-    assert text == "numpy==2.4\nskops==0.16.0\n"
+    assert text == (
+        "# The libraries the model was trained with (its metadata).\n"
+        "numpy==2.4\nskops==0.16.0\n"
+        "# What they need at run time, as installed where this bundle was built.\n"
+        "packaging==24.0\nprettytable==3.1\n"
+    )
+
+
+def test_the_runtime_closure_follows_requires_dist_without_extras() -> None:
+    from importlib import metadata
+
+    closure = runtime_closure(["scikit-learn", "skops", "not-installed-anywhere"])
+    # scikit-learn's own requirements, and theirs, at the installed versions.
+    for name in ("scikit-learn", "numpy", "scipy", "joblib", "threadpoolctl", "skops"):
+        assert closure[name] == metadata.version(name)
+    assert "prettytable" in closure  # skops needs it
+    assert "not-installed-anywhere" not in closure
+    assert "pytest" not in closure  # scipy[test]: extras are not followed

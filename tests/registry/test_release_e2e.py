@@ -6,9 +6,11 @@ import json
 import shlex
 import stat
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.e2e.sandbox import run
 from tests.registry.conftest import NAME, World, cli, gto_show, origin_tags
@@ -184,6 +186,33 @@ def test_an_incompatible_input_schema_is_a_major_version(world: World) -> None:
     card = (world.work / "reports" / "model_card.md").read_text()
     assert "Numbered **major**" in card and "**breaking**: `age` max" in card
     assert gto_show(world.work)["latest"] == "v1.0.0"
+
+    # The card rebuilt by a re-run, and the one inside a bundle, keep the schema's changes.
+    (world.work / "reports" / "model_card.md").unlink()
+    again = cli(world.work, "release", "--json")
+    assert json.loads(again.stdout)["status"] == "already_released", again.output
+    assert (world.work / "reports" / "model_card.md").read_text() == card.replace(
+        _released_at(card), _released_at((world.work / "reports" / "model_card.md").read_text())
+    )
+    params = world.work / "params.yaml"
+    raw = yaml.safe_load(params.read_text())
+    raw["deploy"]["prod"].update(target="bundle", bundle_dir="dist", command=[])
+    params.write_text(yaml.safe_dump(raw, sort_keys=False))
+    deployed = cli(world.work, "deploy", "--stage", "prod", "--version", "v1.0.0")
+    assert deployed.exit_code == 0, deployed.output
+    archive = world.work / "dist" / f"{NAME}-v1.0.0.tar.gz"
+    with tarfile.open(archive, mode="r:gz") as tar:
+        bundled = tar.extractfile(f"{NAME}-v1.0.0/model_card.md").read().decode()
+    assert "Numbered **major**" in bundled and "**breaking**: `age` max" in bundled
+    assert "Input schema changes since v0.1.0:" in bundled
+
+
+def _released_at(card: str) -> str:
+    """The card's release time (a re-run renders the tag's time, the release its own clock)."""
+    import re
+
+    found = re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", card)
+    return found.group(0) if found else ""
 
 
 def test_without_a_dvc_remote_the_release_stops_unless_allowed(world: World) -> None:
