@@ -35,7 +35,7 @@ from mlgitops.drift_batch import (
 )
 from mlgitops.drift_check import DriftReport, Outputs, check_drift
 from mlgitops.drift_profile import Profile, build_profile, profile_from_dict
-from mlgitops.drift_report import render_drift, render_issue
+from mlgitops.drift_report import ISSUE_MARKER, render_drift, render_issue
 from mlgitops.errors import EXIT_CHECK_FAILED, ArtifactError, ConfigError, DataError
 from mlgitops.fingerprint import file_sha256
 from mlgitops.fsio import read_json, read_table, write_json, write_text
@@ -290,6 +290,8 @@ def drift_command(
             else "false",
             "report": str(reports / DRIFT_MD),
             "issue": str(reports / DRIFT_ISSUE) if report.alarm else "",
+            # The first line of the issue body: how the workflow tells its own issue apart.
+            "marker": ISSUE_MARKER,
         },
     )
     click.echo(f"drift: {report.headline}")
