@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mlgitops.fsio import read_table
-from mlgitops.serve.log import read_prediction_log
+from mlgitops.serve.log import read_prediction_log, read_rejected_requests
 from mlgitops.serve.process import ServerProcess
 from tests.serve.helpers import Trained, request
 
@@ -230,6 +231,16 @@ def _wait_for_rows(log: Path, ids: set[str]) -> pd.DataFrame:
     raise AssertionError(f"requests {sorted(ids)} never reached the prediction log {log}")
 
 
+def _wait_for_rejected(log: Path, request_id: str) -> pd.Series:
+    for _ in range(200):  # bounded, as above
+        found = read_rejected_requests(log)
+        mine = found[found["_request_id"] == request_id]
+        if len(mine):
+            return mine.iloc[0]
+        time.sleep(0.05)
+    raise AssertionError(f"request {request_id} never reached the log's rejected table {log}")
+
+
 def _same(a: Any, b: Any) -> bool:
     missing = lambda v: v is None or (isinstance(v, float) and math.isnan(v))  # noqa: E731
     return (missing(a) and missing(b)) or a == b
@@ -247,12 +258,22 @@ def test_the_prediction_log_holds_exactly_what_was_sent_and_answered(
         )
         assert status == 200 and body["request_id"] == request_id
         answered[request_id] = body["predictions"]
-    # A refused request is not logged.
-    request(f"{server_a.url}/predict", {"records": [{}]}, headers={"X-Request-ID": "log-bad"})
+    # A refused request is logged as rejected, apart from the answered records.
+    bad = {"records": [{}]}
+    status, refused, _ = request(
+        f"{server_a.url}/predict", bad, headers={"X-Request-ID": "log-bad"}
+    )
+    assert status == 422
     finished = datetime.now(UTC)
 
     frame = _wait_for_rows(server_a.log_path, set(sent))
     assert "log-bad" not in set(frame["_request_id"])
+    rejected = _wait_for_rejected(server_a.log_path, "log-bad")
+    assert rejected["_version"] == "v1.0.0"
+    assert rejected["_error_count"] == refused["error_count"]
+    assert rejected["_errors"] == refused["errors"]
+    assert json.loads(rejected["_body"]) == bad
+    assert started <= rejected["_time"] <= finished
     assert list(frame.columns[-6:]) == [
         "_time",
         "_version",

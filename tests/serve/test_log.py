@@ -17,7 +17,15 @@ import pandas as pd
 import pytest
 
 from mlgitops.errors import DataError
-from mlgitops.serve.log import META_COLUMNS, LogEntry, PredictionLog, read_prediction_log
+from mlgitops.serve.log import (
+    META_COLUMNS,
+    REJECTED_COLUMNS,
+    LogEntry,
+    PredictionLog,
+    RejectedEntry,
+    read_prediction_log,
+    read_rejected_requests,
+)
 
 T0 = datetime(2024, 6, 11, 12, 0, 0, tzinfo=UTC)
 
@@ -163,3 +171,61 @@ def test_files_that_are_not_a_prediction_log_are_refused(tmp_path: Path) -> None
         connection.execute("PRAGMA user_version = 7")
     with pytest.raises(DataError, match="has format version 7"):
         PredictionLog(other, batch_rows=1, flush_seconds=1, queue_rows=1)
+
+
+def _rejected(i: int) -> RejectedEntry:
+    errors = [{"record": 0, "field": "age", "kind": "range", "error": "150 is outside 17..100"}]
+    body = '{"records": [{"age": 150, "note": "caf\u00e9"}]}'
+    return RejectedEntry(T0 + timedelta(seconds=i), f"bad-{i}", "v1.0.0", body, errors, 3)
+
+
+def test_rejected_requests_are_logged_apart_and_the_drift_check_never_reads_them(
+    tmp_path: Path,
+) -> None:
+    from mlgitops.drift_batch import load_batch
+
+    path = tmp_path / "p.sqlite"
+    written: list[int] = []
+    log = PredictionLog(
+        path, batch_rows=4, flush_seconds=0.01, queue_rows=100, on_written=written.append
+    ).start()
+    for i in range(3):
+        assert log.append(_entry(i))
+        assert log.append(_rejected(i))
+    log.close()
+    assert sum(written) == 3 * 3 + 3 and log.pending == 0
+
+    rejected = read_rejected_requests(path)
+    assert list(rejected.columns) == list(REJECTED_COLUMNS)
+    assert list(rejected["_request_id"]) == ["bad-0", "bad-1", "bad-2"]
+    assert set(rejected["_version"]) == {"v1.0.0"} and set(rejected["_error_count"]) == {3}
+    assert rejected["_errors"][0] == _rejected(0).errors
+    assert rejected["_body"][0] == _rejected(0).body  # as sent, non-ASCII included
+    assert list(read_rejected_requests(path, since=T0 + timedelta(seconds=1))["_request_id"]) == [
+        "bad-1",
+        "bad-2",
+    ]
+    # What the drift check reads: the answered records only.
+    frame = read_prediction_log(path)
+    assert set(frame["_request_id"]) == {"req-0", "req-1", "req-2"} and len(frame) == 9
+    batch, source = load_batch(str(path))
+    assert set(batch["_request_id"]) == {"req-0", "req-1", "req-2"} and len(batch) == 9
+    assert source["kind"] == "prediction_log"
+
+
+def test_a_log_written_before_rejected_requests_were_logged_reads_as_none(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as connection:  # the format-1 file of an older server
+        connection.execute(
+            "CREATE TABLE predictions (id INTEGER PRIMARY KEY, time TEXT NOT NULL, request_id TEXT"
+            " NOT NULL, record INTEGER NOT NULL, version TEXT NOT NULL, inputs TEXT NOT NULL, "
+            "prediction TEXT NOT NULL, score REAL, outputs TEXT NOT NULL)"
+        )
+        connection.execute("PRAGMA user_version = 1")
+    assert read_rejected_requests(path).empty
+    log = PredictionLog(path, batch_rows=1, flush_seconds=0.01, queue_rows=10).start()
+    log.append(_rejected(0))  # opening it adds the table
+    log.close()
+    assert list(read_rejected_requests(path)["_request_id"]) == ["bad-0"]

@@ -114,7 +114,8 @@ def serve_command(
     it keeps polling the tags and swaps in each new version of the stage after it passes its
     smoke test; a version that fails keeps the old one serving. Every answered record goes to the
     prediction log (SQLite) that the drift check reads. Invalid records get 422 with one error
-    per field. Stops cleanly on SIGTERM or Ctrl-C, flushing the log.
+    per field, and the request is logged apart as rejected (with its errors; the drift check does
+    not read those). Stops cleanly on SIGTERM or Ctrl-C, flushing the log.
 
     Example: mlgitops serve --stage prod --watch --port 8080
     """

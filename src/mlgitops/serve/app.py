@@ -4,9 +4,10 @@
 of one) and answers ``{"version", "request_id", "predictions": [{"label", "score" |
 "probabilities"}]}``. Any problem with the body or a record is a 422 listing every problem as
 ``{"record": i, "field": f, "kind": k, "error": "..."}`` (kinds in
-:data:`mlgitops.serve.records.ERROR_KINDS`); nothing is predicted or logged for such a request, and
-the server goes on serving. A body larger than ``serve.max_body_bytes`` is a 413; no model loaded
-is a 503; a model that fails on records its schema accepts is a 500.
+:data:`mlgitops.serve.records.ERROR_KINDS`); nothing is predicted for such a request, it is logged
+as rejected (its body and errors, in the log's ``rejected`` table, which the drift check does not
+read), and the server goes on serving. A body larger than ``serve.max_body_bytes`` is a 413; no
+model loaded is a 503; a model that fails on records its schema accepts is a 500.
 
 Parsing, validation and prediction run on one dedicated thread, one request at a time, so the
 event loop stays free for ``/health`` and ``/metrics`` while a batch is scored. One thread, not a
@@ -34,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mlgitops.params import ServeParams
 from mlgitops.serve.holder import ModelHolder, ServedModel, utc_now
-from mlgitops.serve.log import LogEntry, PredictionLog
+from mlgitops.serve.log import LogEntry, PredictionLog, RejectedEntry
 from mlgitops.serve.metrics import CONTENT_TYPE, ServerMetrics
 from mlgitops.serve.records import MAX_REPORTED_ERRORS, FieldError, parse_records
 
@@ -227,6 +228,18 @@ def create_app(
             for error in result.errors:
                 metrics.invalid.labels(error.kind).inc()
             records = {e.record for e in result.errors if e.record is not None}
+            listed = [e.to_dict() for e in result.errors[:MAX_REPORTED_ERRORS]]
+            if log is not None:
+                log.append(
+                    RejectedEntry(
+                        utc_now(),
+                        request_id,
+                        served.version,
+                        body.decode("utf-8", errors="replace"),
+                        listed,
+                        len(result.errors),
+                    )
+                )
             return _json(
                 422,
                 {
@@ -236,7 +249,7 @@ def create_app(
                     "version": served.version,
                     "request_id": request_id,
                     "error_count": len(result.errors),
-                    "errors": [e.to_dict() for e in result.errors[:MAX_REPORTED_ERRORS]],
+                    "errors": listed,
                 },
                 headers,
             )

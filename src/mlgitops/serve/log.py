@@ -1,4 +1,5 @@
-"""The prediction log: every answered record, for the drift check to read later.
+"""The prediction log: every answered record, for the drift check to read later, and every
+rejected request, apart.
 
 Storage: one SQLite file (``paths.prediction_log``, default ``logs/predictions.sqlite``), chosen
 over partitioned JSON lines because:
@@ -24,6 +25,14 @@ the request), ``version``, ``inputs`` (JSON object of the record's feature value
 (JSON of the label), ``score`` (REAL: the probability of the positive class for a binary model, of
 the predicted class for a multiclass one, NULL for regression) and ``outputs`` (JSON of the whole
 answer for the record).
+
+Table ``rejected``, one row per request answered 422 (created in existing format-1 files when they
+are opened; readers of ``predictions`` never see it): ``time``, ``request_id``, ``version`` (the
+model that checked it), ``body`` (the request body as sent, decoded as UTF-8 with replacement; at
+most ``serve.max_body_bytes``), ``error_count`` and ``errors`` (JSON list of the field-level
+errors the answer listed). Rejected requests are kept apart so that the drift check reads only
+what the model answered: :func:`read_prediction_log` reads ``predictions`` and nothing else,
+:func:`read_rejected_requests` reads ``rejected``.
 
 :func:`read_prediction_log` is the drift check's input; its columns are a contract (see there).
 """
@@ -65,7 +74,20 @@ CREATE TABLE IF NOT EXISTS predictions (
     outputs TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS predictions_time ON predictions (time);
+CREATE TABLE IF NOT EXISTS rejected (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    body TEXT NOT NULL,
+    error_count INTEGER NOT NULL,
+    errors TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rejected_time ON rejected (time);
 """
+
+#: The columns :func:`read_rejected_requests` returns, in this order.
+REJECTED_COLUMNS = ("_time", "_version", "_request_id", "_error_count", "_errors", "_body")
 
 
 @dataclass(frozen=True)
@@ -94,6 +116,35 @@ class LogEntry:
             )
             for i, (record, answer) in enumerate(zip(self.inputs, self.outputs, strict=True))
         ]
+
+
+@dataclass(frozen=True)
+class RejectedEntry:
+    """One request answered 422: when, which request, which version checked it, what it sent,
+    and the errors it was told (the first ``len(errors)`` of ``error_count``)."""
+
+    time: datetime
+    request_id: str
+    version: str
+    body: str
+    errors: list[dict[str, Any]]
+    error_count: int
+
+    def row(self) -> tuple[Any, ...]:
+        """The ``rejected`` table's row of this entry."""
+        return (
+            iso(self.time),
+            self.request_id,
+            self.version,
+            self.body,
+            self.error_count,
+            json.dumps(self.errors, ensure_ascii=False, allow_nan=False),
+        )
+
+
+def _size(entry: LogEntry | RejectedEntry) -> int:
+    """Rows an entry takes in the queue (a rejected request is one row)."""
+    return len(entry.inputs) if isinstance(entry, LogEntry) else 1
 
 
 def _score(answer: dict[str, Any]) -> float | None:
@@ -194,9 +245,9 @@ class PredictionLog:
             self._thread.start()
         return self
 
-    def append(self, entry: LogEntry) -> bool:
+    def append(self, entry: LogEntry | RejectedEntry) -> bool:
         """Queue ``entry`` (no I/O); False when it was dropped because the queue is full."""
-        n = len(entry.inputs)
+        n = _size(entry)
         with self._pending_lock:
             if self._pending + n > self.queue_rows:
                 self.dropped += n
@@ -220,7 +271,8 @@ class PredictionLog:
     def _run(self) -> None:
         connection = _connect(self.path)
         connection.execute("PRAGMA synchronous = NORMAL")
-        buffer: list[tuple[Any, ...]] = []
+        answered: list[tuple[Any, ...]] = []
+        rejected: list[tuple[Any, ...]] = []
         deadline = None
         try:
             while True:
@@ -230,27 +282,42 @@ class PredictionLog:
                 except queue.Empty:
                     item = None
                 stopping = item is _STOP
-                if isinstance(item, LogEntry):
-                    if not buffer:
+                if isinstance(item, LogEntry | RejectedEntry):
+                    if not answered and not rejected:
                         deadline = time.monotonic() + self.flush_seconds
-                    buffer.extend(item.rows())
+                    if isinstance(item, LogEntry):
+                        answered.extend(item.rows())
+                    else:
+                        rejected.append(item.row())
                 due = deadline is not None and time.monotonic() >= deadline
-                if buffer and (stopping or due or len(buffer) >= self.batch_rows):
-                    self._commit(connection, buffer)
-                    buffer, deadline = [], None
+                waiting = len(answered) + len(rejected)
+                if waiting and (stopping or due or waiting >= self.batch_rows):
+                    self._commit(connection, answered, rejected)
+                    answered, rejected, deadline = [], [], None
                 if stopping:
                     return
         finally:
             connection.close()
 
-    def _commit(self, connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
-        """One transaction for the buffer: whole requests only (it is cut at request ends)."""
+    def _commit(
+        self,
+        connection: sqlite3.Connection,
+        answered: list[tuple[Any, ...]],
+        rejected: list[tuple[Any, ...]],
+    ) -> None:
+        """One transaction for the buffers: whole requests only (they are cut at request ends)."""
+        rows = len(answered) + len(rejected)
         try:
             connection.execute("BEGIN IMMEDIATE")
             connection.executemany(
                 "INSERT INTO predictions (time, request_id, record, version, inputs, "
                 "prediction, score, outputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
+                answered,
+            )
+            connection.executemany(
+                "INSERT INTO rejected (time, request_id, version, body, error_count, errors) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rejected,
             )
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -258,13 +325,13 @@ class PredictionLog:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             self.error = f"{type(exc).__name__}: {exc}"
-            self.dropped += len(rows)
-            self._on_dropped(len(rows))
+            self.dropped += rows
+            self._on_dropped(rows)
         else:
-            self.written += len(rows)
-            self._on_written(len(rows))
+            self.written += rows
+            self._on_written(rows)
         with self._pending_lock:
-            self._pending -= len(rows)
+            self._pending -= rows
 
 
 def _bound(moment: datetime | str | None, name: str) -> str | None:
@@ -357,3 +424,63 @@ def read_prediction_log(
     if len(frame) and frame["_prediction"].map(type).nunique() == 1:
         frame["_prediction"] = frame["_prediction"].infer_objects()
     return frame
+
+
+def read_rejected_requests(
+    path: str | os.PathLike[str],
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+) -> pd.DataFrame:
+    """Read the requests answered 422, one row each, in the order they were logged.
+
+    Columns :data:`REJECTED_COLUMNS`: ``_time`` (UTC), ``_version`` (the model that checked
+    it), ``_request_id``, ``_error_count``, ``_errors`` (the list of field-level errors the
+    answer listed, as dicts) and ``_body`` (the request body as sent). A log written before
+    rejected requests were logged has none.
+
+    Raises:
+        DataError: the file does not exist or is not a prediction log.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(
+            f"prediction log {p} does not exist; point to the file mlgitops serve writes (--log)."
+        )
+    clauses, args = [], []
+    low, high = _bound(since, "since"), _bound(until, "until")
+    if low is not None:
+        clauses.append("time >= ?")
+        args.append(low)
+    if high is not None:
+        clauses.append("time < ?")
+        args.append(high)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    try:
+        connection = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=30)
+        try:
+            tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
+            rows = (
+                connection.execute(
+                    "SELECT time, version, request_id, error_count, errors, body FROM rejected"
+                    f"{where} ORDER BY id",
+                    args,
+                ).fetchall()
+                if "rejected" in tables
+                else []
+            )
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise DataError(
+            f"prediction log {p} could not be read ({exc}); is it a file mlgitops serve wrote?"
+        ) from exc
+    return pd.DataFrame(
+        {
+            "_time": pd.to_datetime([r[0] for r in rows], utc=True, format="ISO8601"),
+            "_version": pd.Series([r[1] for r in rows], dtype="str"),
+            "_request_id": pd.Series([r[2] for r in rows], dtype="str"),
+            "_error_count": pd.Series([r[3] for r in rows], dtype="int64"),
+            "_errors": pd.Series([json.loads(r[4]) for r in rows], dtype=object),
+            "_body": pd.Series([r[5] for r in rows], dtype="str"),
+        }
+    )
