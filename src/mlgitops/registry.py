@@ -86,6 +86,7 @@ class StageEvent:
     counter: int
     kind: Literal["assignment", "unassignment"]
     message: str
+    tagger: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +99,7 @@ class StageEvent:
             "counter": self.counter,
             "kind": self.kind,
             "message": self.message,
+            "tagger": self.tagger,
         }
 
 
@@ -259,10 +261,43 @@ def stage_history(repo: str | os.PathLike[str], name: str, stage: str) -> list[S
                 counter=_counter(tag),
                 kind=kind,
                 message=event.get("message") or "",
+                tagger=event.get("author_email") or "",
             )
         )
     found.sort(key=lambda e: (e.created_at, e.counter), reverse=True)
     return found
+
+
+def resolve_stage_trusted(
+    repo: str | os.PathLike[str], name: str, stage: str, taggers: tuple[str, ...]
+) -> tuple[VersionEntry | None, tuple[StageEvent, ...]]:
+    """The version ``stage`` points at counting only stage tags made by ``taggers``.
+
+    The stage's tags are walked from the newest: tags whose tagger email is not one of
+    ``taggers`` (compared case-insensitively) are set aside, an unassignment removes its version,
+    and the first assignment of a version not removed is the answer. Returns that version (None:
+    the trusted tags assign nothing) and the untrusted tags that were newer than it: the ones
+    plain :func:`resolve_stage` would have followed.
+
+    A tagger email is what the tag's creator configured, not an authenticated identity: this
+    keeps a watcher from following a tag pushed by mistake, and the repository's tag rules
+    decide who can push one at all (see docs/security.md).
+    """
+    allowed = {t.strip().lower() for t in taggers}
+    ignored: list[StageEvent] = []
+    removed: set[str] = set()
+    for event in stage_history(repo, name, stage):
+        if event.tagger.strip().lower() not in allowed:
+            ignored.append(event)
+            continue
+        if event.kind == "unassignment":
+            removed.add(event.version)
+            continue
+        if event.version in removed:
+            continue
+        found = next((e for e in list_versions(repo, name) if e.version == event.version), None)
+        return found, tuple(ignored)
+    return None, tuple(ignored)
 
 
 def previous_version(history: list[StageEvent], current: str | None) -> str | None:

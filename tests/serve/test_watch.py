@@ -8,7 +8,9 @@ model A's smoke sample, so its smoke test fails).
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 import threading
 import time
 from datetime import datetime
@@ -254,3 +256,91 @@ def test_a_stage_with_nothing_to_serve_is_an_error_without_watch(repos: Path) ->
     assert "has no version that can be served" in result.stderr
     result = run(clone, "mlgitops", "serve", "--watch", check=False)
     assert result.returncode == 2 and "--watch follows a stage: add --stage" in result.stderr
+
+
+BOT = "41898282+github-actions[bot]@users.noreply.github.com"
+
+
+def _assign_as(dev: Path, email: str, stage: str, version: str) -> None:
+    """``gto assign`` made with ``email`` as the tagger (git takes it from the environment)."""
+    time.sleep(1.05 - (time.time() % 1.0))  # GTO orders a stage's tags by time (1 s resolution)
+    identity = {"GIT_COMMITTER_NAME": email.split("@")[0], "GIT_COMMITTER_EMAIL": email}
+    subprocess.run(
+        ["gto", "assign", NAME, "--version", version, "--stage", stage, "--force"],
+        cwd=dev,
+        env={**env(), **identity},
+        check=True,
+        capture_output=True,
+    )
+    run(dev, "git", "push", "-q", "origin", "--tags")
+
+
+def test_with_trusted_taggers_a_stage_tag_someone_else_pushed_is_not_followed(
+    repos: Path,
+) -> None:
+    dev, clone = repos / "dev", repos / "server"
+    stage = "canary"  # a stage of its own: the other tests here move prod
+    server = ServerProcess(
+        params=clone / "params.yaml",
+        log=repos / "canary.sqlite",
+        args=[
+            "--stage",
+            stage,
+            "--repo",
+            str(clone),
+            "--watch",
+            "--cache",
+            str(repos / "cache"),
+            "--trusted-tagger",
+            BOT.upper(),  # emails compare case-insensitively
+        ],
+        env=env(),
+        require_model=False,
+    )
+    with server:
+        _assign_as(dev, BOT, stage, "v1.0.0")
+        _wait(lambda: _version(server).get("version") == "v1.0.0", "the bot's v1.0.0")
+
+        # A person pushes a stage tag by hand: GTO follows it, the server does not.
+        _assign_as(dev, "mallory@example.invalid", stage, "v1.1.0")
+        tagger = run(
+            repos / "origin.git",
+            "git",
+            "for-each-ref",
+            "--format=%(taggeremail)",
+            f"refs/tags/{NAME}#{stage}#*",
+            "--sort=-creatordate",
+            "--count=1",
+        ).stdout.strip()
+        assert tagger == "<mallory@example.invalid>"
+        # GTO's own reading (what every watcher without --trusted-tagger follows) says v1.1.0.
+        shown = json.loads(run(dev, "gto", "show", "--json").stdout)
+        assert shown[NAME]["stage"][stage] == "v1.1.0"
+        described = _wait(
+            lambda: (
+                (d := _version(server))["watch"]["ignored_tags"]
+                and d["watch"]["last_outcome"] == "unchanged"
+                and d
+            ),
+            "the hand-pushed tag to be ignored",
+        )
+        assert described["version"] == "v1.0.0"
+        [ignored] = described["watch"]["ignored_tags"]
+        assert (ignored["version"], ignored["tagger"]) == ("v1.1.0", "mallory@example.invalid")
+        assert (
+            _metric(
+                server,
+                "mlgitops_model_swap_rejections_total",
+                version="v1.1.0",
+                reason="untrusted_tagger",
+            )
+            == 1
+        )
+        status, body, _ = request(f"{server.url}/predict", {"records": [{}]})
+        assert status == 422 and body["version"] == "v1.0.0"
+
+        # The bot assigns the same version (what release.yml's approved job does): followed.
+        _assign_as(dev, BOT, stage, "v1.1.0")
+        _wait(lambda: _version(server).get("version") == "v1.1.0", "the bot's v1.1.0")
+        assert _version(server)["watch"]["ignored_tags"] == []
+    assert "not followed, its tagger mallory@example.invalid" in server.output()

@@ -74,6 +74,14 @@ def _logging() -> None:
     "--watch", is_flag=True, help="Keep following --stage: swap in each new version that passes."
 )
 @click.option("--interval", type=click.FloatRange(min=0.1), help="Seconds between polls.")
+@click.option(
+    "--trusted-tagger",
+    "trusted_taggers",
+    multiple=True,
+    metavar="EMAIL",
+    help="With --stage: follow only stage tags made by this tagger email (repeatable), e.g. "
+    "41898282+github-actions[bot]@users.noreply.github.com.",
+)
 @click.option("--host", help="Address to listen on [serve.host].")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port, 0: any free [serve.port].")
 @click.option("--log", "log_path", type=OptionalPath, help="Prediction log [paths.prediction_log].")
@@ -100,6 +108,7 @@ def serve_command(
     repo: Path,
     watch: bool,
     interval: float | None,
+    trusted_taggers: tuple[str, ...],
     host: str | None,
     port: int | None,
     log_path: Path | None,
@@ -112,10 +121,13 @@ def serve_command(
     Serves the model file given (by default the pipeline's own, paths.model), or with --stage the
     version that stage points to in the repository's GTO tags, fetched through DVC. With --watch
     it keeps polling the tags and swaps in each new version of the stage after it passes its
-    smoke test; a version that fails keeps the old one serving. Every answered record goes to the
-    prediction log (SQLite) that the drift check reads. Invalid records get 422 with one error
-    per field, and the request is logged apart as rejected (with its errors; the drift check does
-    not read those). Stops cleanly on SIGTERM or Ctrl-C, flushing the log.
+    smoke test; a version that fails keeps the old one serving. With --trusted-tagger, only stage
+    tags made by those tagger emails are followed (a safeguard against a tag pushed by mistake; a
+    tag ruleset on the repository is what stops others pushing them, see docs/security.md).
+    Every answered record goes to the prediction log (SQLite) that the drift check reads. Invalid
+    records get 422 with one error per field, and the request is logged apart as rejected (with
+    its errors; the drift check does not read those). Stops cleanly on SIGTERM or Ctrl-C,
+    flushing the log.
 
     Example: mlgitops serve --stage prod --watch --port 8080
     """
@@ -136,6 +148,8 @@ def serve_command(
         raise ConfigError("give either --stage or --model/--metadata, not both.")
     if watch and stage is None:
         raise ConfigError("--watch follows a stage: add --stage (e.g. --stage prod).")
+    if trusted_taggers and stage is None:
+        raise ConfigError("--trusted-tagger applies to the stage tags of --stage; add --stage.")
     if stage is not None and (version is not None or smoke_path is not None):
         raise ConfigError(
             "--version and --smoke-sample apply to --model; a stage's version and smoke sample "
@@ -156,6 +170,7 @@ def serve_command(
             cache_dir=path_or_default(cache_dir, params.paths.serve_cache),
             params_file=_inside(params_path, repo),
             extra_trusted=params.model.extra_trusted_types,
+            trusted_taggers=trusted_taggers,
         )
         outcome = watcher.poll()
         if holder.current is None and not watch:

@@ -4,7 +4,11 @@ Each poll (``mlgitops serve --stage S --watch``, every ``serve.watch_interval`` 
 
 1. fetch the artifact's tags from ``origin`` when the repository has one (else the local tags);
 2. resolve the stage to a version with :func:`mlgitops.registry.resolve_stage` (GTO's reading of
-   the ``name#stage#N`` tags); GTO is only asked again when the tags changed;
+   the ``name#stage#N`` tags); GTO is only asked again when the tags changed. With
+   ``trusted_taggers`` (``mlgitops serve --trusted-tagger EMAIL``), only stage tags whose tagger
+   email is one of them count (:func:`mlgitops.registry.resolve_stage_trusted`): a stage tag
+   someone else pushed is logged, counted (``reason="untrusted_tagger"``) and shown by
+   ``/version`` (``watch.ignored_tags``), and never followed;
 3. when that version is not the one serving: fetch its model, metadata and smoke sample through
    DVC at the version's commit (:func:`mlgitops.deploy.fetch_version`, the same files a deploy
    tests) into ``paths.serve_cache/<model sha256>/``, load the model (skops
@@ -80,6 +84,8 @@ class StageWatcher:
         params_file: The params file's path inside the repository (to find a version's paths).
         extra_trusted: The project's extra skops types (``model.extra_trusted_types``).
         remote: The git remote to fetch tags from, when the repository has it.
+        trusted_taggers: When given, follow only stage tags whose tagger email is one of these
+            (e.g. the Actions bot's); empty: follow every stage tag.
     """
 
     def __init__(
@@ -95,6 +101,7 @@ class StageWatcher:
         params_file: str = "params.yaml",
         extra_trusted: tuple[str, ...] = (),
         remote: str = "origin",
+        trusted_taggers: tuple[str, ...] = (),
     ) -> None:
         self.holder = holder
         self.metrics = metrics
@@ -106,6 +113,9 @@ class StageWatcher:
         self.params_file = params_file
         self.extra_trusted = extra_trusted
         self.remote = remote
+        self.trusted_taggers = tuple(trusted_taggers)
+        self.ignored: tuple[Any, ...] = ()
+        self._ignored_counted: set[str] = set()
         self.last_rejection: Rejection | None = None
         self.last_outcome: str | None = None
         self.last_poll: str | None = None
@@ -124,6 +134,10 @@ class StageWatcher:
             "last_poll": self.last_poll,
             "last_outcome": self.last_outcome,
             "last_rejection": self.last_rejection.to_dict() if self.last_rejection else None,
+            "trusted_taggers": list(self.trusted_taggers),
+            "ignored_tags": [
+                {"tag": e.tag, "version": e.version, "tagger": e.tagger} for e in self.ignored
+            ],
         }
 
     # -- one reconciliation ---------------------------------------------------------------------
@@ -150,14 +164,33 @@ class StageWatcher:
         )
 
     def _resolve(self) -> Any:
-        from mlgitops.registry import resolve_stage
+        from mlgitops.registry import resolve_stage, resolve_stage_trusted
 
         seen = self._tags_fingerprint()
         if seen != self._tags_seen:
-            self._entry = resolve_stage(self.repo, self.name, self.stage)
+            if self.trusted_taggers:
+                self._entry, self.ignored = resolve_stage_trusted(
+                    self.repo, self.name, self.stage, self.trusted_taggers
+                )
+                self._count_ignored()
+            else:
+                self._entry = resolve_stage(self.repo, self.name, self.stage)
             self._tags_seen = seen
             self._rejected.clear()
         return self._entry
+
+    def _count_ignored(self) -> None:
+        for event in self.ignored:
+            if event.tag in self._ignored_counted:
+                continue
+            self._ignored_counted.add(event.tag)
+            self.metrics.swap_rejections.labels(event.version, "untrusted_tagger").inc()
+            logger.warning(
+                "%s: not followed, its tagger %s is not one of the trusted taggers (%s)",
+                event.tag,
+                event.tagger or "(none)",
+                ", ".join(self.trusted_taggers),
+            )
 
     def _fetch(self, entry: Any) -> tuple[Path, Path, Path]:
         """The version's model, metadata and smoke sample, in the cache (fetched when needed)."""
