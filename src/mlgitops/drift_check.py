@@ -756,12 +756,17 @@ def detection_power(
     result: ColumnDrift,
     rows: int,
     level: float,
+    threshold: float,
 ) -> float | None:
-    """The chance that a test on these rows reaches ``level`` if the drift is there at ``size``.
+    """The chance that a test on these rows fires (reaches ``level`` and, where the effect is
+    the test's own statistic, ``threshold``) if the drift is there at ``size``.
 
     KS: normal approximation of sqrt(n_eff) D around sqrt(n_eff) D* with the largest standard
-    deviation it can have (0.5), against Smirnov's critical value; chi-square: the non-central
-    chi-square with non-centrality n_h w*^2; missing rate: the two-proportion z-test's power.
+    deviation it can have (0.5), against Smirnov's critical value (the W/sigma gate is not
+    modelled: where the feature fired its effect was above it). Chi-square: the non-central
+    chi-square with non-centrality n_h w*^2 above both its critical value and the statistic at
+    which w reaches the threshold. Missing rate: the change's normal approximation under the
+    drift, above both the z-test's critical change and the threshold.
     """
     reference = column.reference
     if aspect == "null_rate":
@@ -769,10 +774,15 @@ def detection_power(
         share_ref = reference.n_null / rows_ref
         share_cur = min(1.0, share_ref + size)
         pooled = (share_ref * rows_ref + share_cur * rows) / (rows_ref + rows)
-        if not 0 < pooled < 1 or rows < 1:
+        spread = math.sqrt(
+            share_ref * (1 - share_ref) / rows_ref + share_cur * (1 - share_cur) / rows
+        )
+        if not 0 < pooled < 1 or rows < 1 or spread == 0:
             return None
-        z = size / math.sqrt(pooled * (1 - pooled) * (1 / rows_ref + 1 / rows))
-        return float(scipy_stats.norm.sf(scipy_stats.norm.isf(level / 2) - z))
+        critical = scipy_stats.norm.isf(level / 2) * math.sqrt(
+            pooled * (1 - pooled) * (1 / rows_ref + 1 / rows)
+        )
+        return float(scipy_stats.norm.sf((max(critical, threshold) - size) / spread))
     if isinstance(result, NumericDrift):
         assert isinstance(reference, NumericReference)
         n_ref, n_cur = reference.values.size, result.n_current
@@ -785,7 +795,9 @@ def detection_power(
     if result.dof is None or not result.n_current or not result.n_reference:
         return None
     harmonic = result.n_reference * result.n_current / (result.n_reference + result.n_current)
-    critical = float(scipy_stats.chi2.isf(level, result.dof))
+    critical = max(
+        float(scipy_stats.chi2.isf(level, result.dof)), result.dof + harmonic * threshold**2
+    )
     return float(scipy_stats.ncx2.sf(critical, result.dof, harmonic * size))
 
 
@@ -802,7 +814,8 @@ def stretch_verdict(
     The rows are tested together (the same tests; significant at ``level``, Holm's first step,
     and above the effect threshold): if they fire, the drift is there after all. If not, they
     show it stopped only when they had the power (:data:`STOP_POWER`) to see the drift at the
-    size it has where the feature fired; otherwise they cannot tell.
+    size it has where the feature fired, in every aspect that fired there (distribution,
+    missing rate); otherwise, or with fewer than ``min_rows`` rows, they cannot tell.
     """
     result = run_tests(column, values, params)
     distribution, null = feature_tests(column.name, column.kind, result, rule)
@@ -811,11 +824,16 @@ def stretch_verdict(
             continue
         if test.p_value < level and (test.effect is None or test.effect > test.threshold):
             return "drifted"
+    if len(values) < params.min_rows:
+        return "inconclusive"  # fewer rows than any window is tested on
+    thresholds = {"distribution": rule.threshold(column.kind), "null_rate": rule.null_threshold}
     powers = [
-        detection_power(column, aspect, size, result, len(values), level)
+        detection_power(column, aspect, size, result, len(values), level, thresholds[aspect])
         for aspect, size in sizes.items()
     ]
-    if any(power is not None and power >= STOP_POWER for power in powers):
+    # The feature drifted if any of its tests fired, so it stopped only if none of them would
+    # have missed the drift: every aspect that fired needs the power.
+    if powers and all(power is not None and power >= STOP_POWER for power in powers):
         return "not_drifted"
     return "inconclusive"
 

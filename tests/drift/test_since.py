@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mlgitops.drift_check import Rule, stretch_verdict
 from tests.drift.helpers import invoke, sample
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -98,3 +99,29 @@ def test_the_since_line_is_always_there(project: Path, production: pd.DataFrame)
     quiet, markdown = _run(project, sample(production, 400, seed=4).drop(columns=["income"]))
     assert quiet["verdict"] == "no_drift"
     assert "**Since**: – (nothing drifted)." in markdown
+
+
+def test_rows_that_did_not_fire_show_a_stop_only_with_power_in_every_aspect(
+    profile, drift_params, production: pd.DataFrame
+) -> None:
+    # A drift of age seen in two ways where it fired: its values (KS D 0.12) and new missing
+    # values (25 points). 150 unshifted rows without missing values have the power to show the
+    # missing values stopped, but not the shift: they cannot say the drift stopped.
+    rule = Rule.from_params(drift_params)
+    column = profile.feature("age")
+    level = rule.alpha / 15
+    rows = sample(production, 150, seed=8)["age"]
+    both = {"distribution": 0.12, "null_rate": 0.25}
+    verdict = stretch_verdict(column, rows, both, drift_params, rule, level)
+    assert verdict == "inconclusive"
+    assert stretch_verdict(column, rows, {"null_rate": 0.25}, drift_params, rule, level) == (
+        "not_drifted"
+    )
+    # 600 such rows have the power for both.
+    more = sample(production, 600, seed=9)["age"]
+    assert stretch_verdict(column, more, both, drift_params, rule, level) == "not_drifted"
+    # Fewer rows than drift.min_rows are never tested, so never show anything.
+    few = sample(production, 60, seed=10)["age"]
+    assert stretch_verdict(column, few, {"null_rate": 0.25}, drift_params, rule, level) == (
+        "inconclusive"
+    )
