@@ -30,6 +30,11 @@ constant (its normalised Wasserstein distance is undefined): any departure from 
 change of kind, and under no drift a constant stays constant (D = 0, p = 1). The batch drifts
 when the share of drifted features reaches ``share_threshold`` or any key feature drifts.
 
+**Alarm**: the check alarms (exit 1, the issue) when the batch drifts, or, with labels and
+``performance_alarm``, when a metric is worse than at training time: its difference's interval,
+simultaneous over the metrics (Bonferroni), lies wholly on the worse side. ``verdict`` names
+which (:data:`VERDICTS`).
+
 Under no drift the batch-level false-alarm rate is at most ``alpha``: an alarm needs at least one
 test to reject, and both corrections bound that probability by ``alpha`` when no feature moved
 (Holm under any dependence; BH too when nothing moved, since its FDR is then the family-wise
