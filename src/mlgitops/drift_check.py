@@ -65,12 +65,11 @@ from scipy import stats as scipy_stats
 from mlgitops.drift_profile import (
     ColumnReference,
     Profile,
-    category_values,
+    category_counts,
     numeric_values,
     output_columns,
 )
 from mlgitops.errors import DataError
-from mlgitops.intervals import metric_intervals
 from mlgitops.params import DriftParams, window_seconds
 from mlgitops.stats.drift import (
     CategoricalDrift,
@@ -367,7 +366,7 @@ def run_tests(column: ColumnReference, values: pd.Series, params: DriftParams) -
     assert isinstance(column.reference, CategoricalReference)
     return categorical_drift(
         column.reference,
-        category_values(values),
+        category_counts(values),
         params.min_expected,
         min_rows=params.min_rows,
     )
@@ -505,21 +504,34 @@ def numeric_chart(
 
 
 def categorical_chart(
-    reference: CategoricalReference, current: np.ndarray, *, bins: int
+    reference: CategoricalReference, current: Mapping[Any, int], *, bins: int
 ) -> dict[str, Any]:
     """Reference and current shares (percent of all rows) of the largest categories.
 
-    Categories are in reference order (most frequent first), then unseen ones; at most
-    ``bins - 1`` are shown by their larger share, the rest are summed as ``(other)``; missing
-    values have their own bar.
+    Categories are in reference order (most frequent first), then unseen ones (most frequent
+    first); at most ``bins - 1`` are shown by their larger share, the rest are summed as
+    ``(other)``; missing values have their own bar.
+
+    Args:
+        reference: The column's stored reference.
+        current: The batch's rows per category, missing values under ``None`` (what
+            :func:`~mlgitops.drift_profile.category_counts` returns).
+        bins: Most bars, ``(other)`` included.
     """
     rows_ref = reference.n + reference.n_null
     ref_share = {
         c: k / rows_ref for c, k in zip(reference.categories, reference.counts, strict=True)
     }
-    present = [v for v in current.tolist() if v is not None]
-    counts = pd.Series(present, dtype=object).value_counts(sort=True) if present else pd.Series()
-    rows_cur = current.size
+    seen = {c: k for c, k in current.items() if c is not None and k}
+    # Sorted as value_counts(sort=True) sorts its counts (stable), so tied categories keep the
+    # order category_counts gives them (first appearance, or a categorical's category order).
+    counts = (
+        pd.Series(seen, dtype=np.int64).sort_values(ascending=False, kind="stable")
+        if seen
+        else pd.Series()
+    )
+    present = sum(seen.values())
+    rows_cur = present + int(current.get(None, 0))
     cur_share = {c: int(k) / rows_cur for c, k in counts.items()} if rows_cur else {}
     order = list(reference.categories) + [c for c in cur_share if c not in ref_share]
     largest = sorted(order, key=lambda c: -max(ref_share.get(c, 0.0), cur_share.get(c, 0.0)))[
@@ -535,7 +547,7 @@ def categorical_chart(
         series_ref.append(sum(ref_share.get(c, 0.0) for c in rest))
         series_cur.append(sum(cur_share.get(c, 0.0) for c in rest))
     null_ref = reference.n_null / rows_ref if rows_ref else 0.0
-    null_cur = (rows_cur - len(present)) / rows_cur if rows_cur else 0.0
+    null_cur = (rows_cur - present) / rows_cur if rows_cur else 0.0
     if null_ref > 0 or null_cur > 0:
         labels.append("(missing)")
         series_ref.append(null_ref)
@@ -558,7 +570,7 @@ def column_chart(column: ColumnReference, values: pd.Series, *, bins: int) -> di
             bins=bins,
             integer=column.dtype == "integer",
         )
-    return categorical_chart(column.reference, category_values(values), bins=bins)
+    return categorical_chart(column.reference, category_counts(values), bins=bins)
 
 
 # ------------------------------------------------------------------------------ the check
@@ -883,6 +895,7 @@ def _windows(
     batch: pd.DataFrame,
     times: pd.Series,
     decision: Decision,
+    whole: Mapping[str, ColumnDrift],
     params: DriftParams,
     rule: Rule,
 ) -> tuple[list[dict[str, Any]], dict[str, str | None], dict[str, str], list[str]]:
@@ -898,19 +911,23 @@ def _windows(
     windows: list[_Window] = []
     rows = []
     for start, positions in zip(starts, groups, strict=True):
-        part = batch.iloc[positions]
         entry: dict[str, Any] = {
             "start": _iso(start),
-            "rows": len(part),
+            "rows": len(positions),
             "tested": False,
             "drifted": [],
             "inconclusive": [],
         }
         rows.append(entry)
-        if len(part) < params.min_rows:
+        if len(positions) < params.min_rows:
             windows.append(_Window(positions, None, None))
             continue
-        results = {f.name: run_tests(f, part[f.name], params) for f in profile.features}
+        if len(positions) == len(batch):
+            # One window holds every row (positions ascending): its tests are the whole batch's.
+            results = dict(whole)
+        else:
+            part = batch[names].iloc[positions]  # only the features: no copy of other columns
+            results = {f.name: run_tests(f, part[f.name], params) for f in profile.features}
         window_decision = decide(_family(profile.features, results, rule), names, rule)
         entry["tested"] = True
         entry["drifted"] = list(window_decision.drifted)
@@ -1004,6 +1021,9 @@ def _performance_section(
         return {**base, "status": "unavailable", "rows": rows}
     if rows < params.min_rows:
         return {**base, "status": "too_few_rows", "rows": rows}
+    # scikit-learn (via intervals -> metrics) only when the batch has labels to score.
+    from mlgitops.intervals import metric_intervals
+
     try:
         intervals = metric_intervals(
             predictions,
@@ -1170,7 +1190,7 @@ def check_drift(
         if times.notna().any():
             time_from, time_to = _iso(times.min()), _iso(times.max())
             windows, since_by_feature, notes, more = _windows(
-                profile, batch, times, decision, params, rule
+                profile, batch, times, decision, results, params, rule
             )
             warnings.extend(more)
             for name, start in since_by_feature.items():
