@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn import metrics as skm
 
 GRID_POINTS = 21
 
@@ -21,6 +20,8 @@ PALETTE_NAMES = ("grey", "blue", "red", "green")
 
 def roc_chart(y: np.ndarray, scores: dict[str, np.ndarray]) -> dict[str, Any]:
     """True-positive rate at a fixed grid of false-positive rates, per named scorer."""
+    from sklearn import metrics as skm  # imported here: the drift report needs no sklearn
+
     grid = np.linspace(0.0, 1.0, GRID_POINTS)
     series = {}
     for name, score in scores.items():
@@ -43,6 +44,8 @@ def error_curve(errors: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, labels: list[Any]) -> list[list[int]]:
     """Counts, rows = actual label, columns = predicted label, in ``labels`` order."""
+    from sklearn import metrics as skm
+
     matrix = skm.confusion_matrix(y_true, y_pred, labels=labels)
     return [[int(v) for v in row] for row in matrix]
 

@@ -24,19 +24,21 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from mlgitops.artifact import LoadedModel
 from mlgitops.drift_check import Outputs
 from mlgitops.errors import DataError
 from mlgitops.fsio import atomic_path, read_table
 from mlgitops.params import DriftSourceParams
 from mlgitops.schema import ColumnSpec, Schema, validate_frame
-from mlgitops.scoring import score_frame
-from mlgitops.serve.log import read_prediction_log
+
+# scikit-learn and skops (via artifact, scoring and serve.log) are imported only where a batch
+# needs them: a batch with logged outputs is checked without either.
+if TYPE_CHECKING:
+    from mlgitops.artifact import LoadedModel
 
 LOG_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 GLOB_CHARACTERS = "*?["
@@ -121,6 +123,8 @@ def load_batch(
     frames = []
     for name in files:
         if is_prediction_log(name):
+            from mlgitops.serve.log import read_prediction_log
+
             frames.append(read_prediction_log(name, since=since, until=until))
         else:
             table = read_table(name, "current batch")
@@ -220,17 +224,20 @@ def logged_outputs(
                 f"some rows were answered by {', '.join(others)}, not {version}: the batch was "
                 "scored again with the checked version"
             )
-    predictions = pd.DataFrame({"y_pred": frame["_prediction"].to_numpy()}, index=frame.index)
+    # The column as it is (Arrow strings stay Arrow strings: no Python object per row).
+    predictions = pd.DataFrame({"y_pred": frame["_prediction"].reset_index(drop=True)})
     if task != "regression":
         predictions["score"] = pd.to_numeric(frame["_score"], errors="coerce").to_numpy()
     else:
         predictions["y_pred"] = pd.to_numeric(frame["_prediction"], errors="coerce").to_numpy()
     note = "as the server logged them (the batch's _prediction and _score)"
-    return Outputs(predictions.reset_index(drop=True), "logged", note), note
+    return Outputs(predictions, "logged", note), note
 
 
 def scored_outputs(model: LoadedModel, frame: pd.DataFrame, why: str) -> Outputs:
     """The model's outputs on the batch, scored here."""
+    from mlgitops.scoring import score_frame
+
     predictions = score_frame(model, model_frame(frame, model.input_schema), where="current batch")
     return Outputs(predictions, "scored", f"scored here with the model, since {why}")
 

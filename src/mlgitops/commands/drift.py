@@ -13,11 +13,10 @@ import subprocess
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from mlgitops.artifact import LoadedModel, load_model
 from mlgitops.commands._common import (
     PARAMS_OPTION,
     OptionalPath,
@@ -41,7 +40,11 @@ from mlgitops.fingerprint import file_sha256
 from mlgitops.fsio import read_json, read_table, write_json, write_text
 from mlgitops.params import Params, load_params
 from mlgitops.schema import schema_from_dict
-from mlgitops.scoring import score_frame
+
+# scikit-learn and skops (artifact, scoring) are imported by the functions that load or score a
+# model: checking a batch with logged outputs needs neither.
+if TYPE_CHECKING:
+    from mlgitops.artifact import LoadedModel
 
 DRIFT_JSON = "drift.json"
 DRIFT_MD = "drift.md"
@@ -78,6 +81,9 @@ def profile_command(
 
     Example: mlgitops profile --train data/prepared/train.parquet --profile models/profile.json
     """
+    from mlgitops.artifact import load_model
+    from mlgitops.scoring import score_frame
+
     params = load_params(params_path)
     paths = params.paths
     model = load_model(
@@ -312,6 +318,8 @@ def _score(
             f"{why} and the model to score it with is not at {model_file} / {metadata_file}; "
             "pass --model and --metadata, or check a stage with --stage."
         )
+    from mlgitops.artifact import load_model
+
     model = load_model(model_file, metadata_file, params.model.extra_trusted_types)
     _check_model_matches(profile, model, str(model_file))
     return scored_outputs(model, batch, why)
