@@ -617,7 +617,8 @@ def numeric_drift(
         raise ValueError(f"min_expected must be a positive number, got {min_expected!r}.")
     array = _as_float_array(current, "current")
     finite = np.isfinite(array)
-    cur = np.sort(array[finite])
+    cur = array[finite]  # boolean indexing copies: sort the copy in place, not a second one
+    cur.sort()
     rows_cur = int(array.size)
     n_cur = int(cur.size)
     null_cur = rows_cur - n_cur
