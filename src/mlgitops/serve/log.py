@@ -376,38 +376,16 @@ def read_prediction_log(
     Raises:
         DataError: the file does not exist or is not a prediction log.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(
-            f"prediction log {p} does not exist; point to the file mlgitops serve writes (--log)."
-        )
-    clauses, args = [], []
-    low, high = _bound(since, "since"), _bound(until, "until")
-    if low is not None:
-        clauses.append("time >= ?")
-        args.append(low)
-    if high is not None:
-        clauses.append("time < ?")
-        args.append(high)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    query = (
-        "SELECT time, version, request_id, record, prediction, score, inputs FROM predictions"
-        f"{where} ORDER BY id"
+    rows, found = _select(
+        path,
+        "predictions",
+        "time, version, request_id, record, prediction, score, inputs",
+        since,
+        until,
     )
-    try:
-        connection = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=30)
-        try:
-            found = connection.execute("PRAGMA user_version").fetchone()[0]
-            rows = connection.execute(query, args).fetchall()
-        finally:
-            connection.close()
-    except sqlite3.Error as exc:
-        raise DataError(
-            f"prediction log {p} could not be read ({exc}); is it a file mlgitops serve wrote?"
-        ) from exc
     if found != LOG_VERSION:
         raise DataError(
-            f"prediction log {p} has format version {found}, this reader reads {LOG_VERSION}."
+            f"prediction log {path} has format version {found}, this reader reads {LOG_VERSION}."
         )
     inputs = pd.DataFrame.from_records([json.loads(r[6]) for r in rows])
     meta = pd.DataFrame(
@@ -441,6 +419,34 @@ def read_rejected_requests(
     Raises:
         DataError: the file does not exist or is not a prediction log.
     """
+    rows, _ = _select(
+        path, "rejected", "time, version, request_id, error_count, errors, body", since, until
+    )
+    return pd.DataFrame(
+        {
+            "_time": pd.to_datetime([r[0] for r in rows], utc=True, format="ISO8601"),
+            "_version": pd.Series([r[1] for r in rows], dtype="str"),
+            "_request_id": pd.Series([r[2] for r in rows], dtype="str"),
+            "_error_count": pd.Series([r[3] for r in rows], dtype="int64"),
+            "_errors": pd.Series([json.loads(r[4]) for r in rows], dtype=object),
+            "_body": pd.Series([r[5] for r in rows], dtype="str"),
+        }
+    )
+
+
+def _select(
+    path: str | os.PathLike[str],
+    table: str,
+    columns: str,
+    since: datetime | str | None,
+    until: datetime | str | None,
+) -> tuple[list[tuple[Any, ...]], int]:
+    """The rows of one table of a prediction log within [since, until), in the order logged,
+    and the log's format version. A table the log does not have yet holds no rows.
+
+    Raises:
+        DataError: the file does not exist or cannot be read as a prediction log.
+    """
     p = Path(path)
     if not p.is_file():
         raise DataError(
@@ -458,14 +464,13 @@ def read_rejected_requests(
     try:
         connection = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=30)
         try:
+            found = connection.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
             rows = (
                 connection.execute(
-                    "SELECT time, version, request_id, error_count, errors, body FROM rejected"
-                    f"{where} ORDER BY id",
-                    args,
+                    f"SELECT {columns} FROM {table}{where} ORDER BY id", args
                 ).fetchall()
-                if "rejected" in tables
+                if table in tables
                 else []
             )
         finally:
@@ -474,13 +479,4 @@ def read_rejected_requests(
         raise DataError(
             f"prediction log {p} could not be read ({exc}); is it a file mlgitops serve wrote?"
         ) from exc
-    return pd.DataFrame(
-        {
-            "_time": pd.to_datetime([r[0] for r in rows], utc=True, format="ISO8601"),
-            "_version": pd.Series([r[1] for r in rows], dtype="str"),
-            "_request_id": pd.Series([r[2] for r in rows], dtype="str"),
-            "_error_count": pd.Series([r[3] for r in rows], dtype="int64"),
-            "_errors": pd.Series([json.loads(r[4]) for r in rows], dtype=object),
-            "_body": pd.Series([r[5] for r in rows], dtype="str"),
-        }
-    )
+    return rows, found
