@@ -7,6 +7,8 @@ GitHub's API is the one thing replaced: ``cml`` and ``gh`` are the harness's rec
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,18 @@ from tests.workflows.conftest import commit_on_branch, set_param
 pytestmark = pytest.mark.e2e
 
 WATERMARK = "mlgitops PR check"
+
+
+@contextmanager
+def _tampered(artifact: Path, scratch: Path) -> Iterator[Path]:
+    """The artifact, to edit as a fork could; put back as it was afterwards."""
+    saved = scratch / "saved-artifact"
+    shutil.copytree(artifact, saved)
+    try:
+        yield artifact
+    finally:
+        shutil.rmtree(artifact)
+        shutil.copytree(saved, artifact)
 
 
 def _report(result: RunResult) -> str:
@@ -152,17 +166,11 @@ def test_pr_comment_refuses_a_tampered_artifact(
     forge: Forge, fork_pr, same_repo_pr, tmp_path: Path, number_text: str, error: str
 ) -> None:
     result = fork_pr["result"]
-    artifact = forge.artifact(result.run_id, "pr-report")
-    saved = tmp_path / "saved"
-    shutil.copytree(artifact, saved)
     other = same_repo_pr["event"].payload["number"]
-    (artifact / "pr-number.txt").write_text(number_text.format(other=other))
     before = forge.comments()
-    try:
+    with _tampered(forge.artifact(result.run_id, "pr-report"), tmp_path) as artifact:
+        (artifact / "pr-number.txt").write_text(number_text.format(other=other))
         posted = forge.run("pr-comment.yml", forge.workflow_run(result), check=False)
-    finally:
-        shutil.rmtree(artifact)
-        shutil.copytree(saved, artifact)
     job = posted.job("comment")
     assert job.result == "failure"
     assert job.failed_step.name == "Check that the report belongs to this run's PR"
@@ -180,15 +188,13 @@ def test_pr_comment_neutralises_what_a_fork_writes_into_compare_json(
 
     result = fork_pr["result"]
     number = fork_pr["event"].payload["number"]
-    artifact = forge.artifact(result.run_id, "pr-report")
-    saved = tmp_path / "saved"
-    shutil.copytree(artifact, saved)
-    doc = json.loads((artifact / "compare.json").read_text())
-    doc["reason"] = (
-        "all good ![x](https://evil.example/p.png) <img src=x> @maintainer [ok](https://evil.example)"
-    )
-    (artifact / "compare.json").write_text(json.dumps(doc))
-    try:
+    with _tampered(forge.artifact(result.run_id, "pr-report"), tmp_path) as artifact:
+        doc = json.loads((artifact / "compare.json").read_text())
+        doc["reason"] = (
+            "all good ![x](https://evil.example/p.png) <img src=x> @maintainer "
+            "[ok](https://evil.example)"
+        )
+        (artifact / "compare.json").write_text(json.dumps(doc))
         forge.run("pr-comment.yml", forge.workflow_run(result))
         [comment] = forge.comments(f"pr/{number}")
         body = comment["body"]
@@ -197,9 +203,6 @@ def test_pr_comment_neutralises_what_a_fork_writes_into_compare_json(
         assert "@maintainer" not in body and "@\u200bmaintainer" in body
         (artifact / "compare.json").write_text(json.dumps({**doc, "schema_version": 99}))
         refused = forge.run("pr-comment.yml", forge.workflow_run(result), check=False)
-    finally:
-        shutil.rmtree(artifact)
-        shutil.copytree(saved, artifact)
     job = refused.job("comment")
     assert job.result == "failure"
     assert job.failed_step.name == "Render the comment from compare.json"
